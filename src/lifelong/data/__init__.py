@@ -1,0 +1,1 @@
+"""Data sources: raw examples only (no tasks, no scenarios)."""

@@ -1,0 +1,14 @@
+"""Methods against forgetting, grouped by family; every class here is registered by name."""
+
+from lifelong.methods import distillation, expansion, regularization, replay
+from lifelong.methods.base import Method, Phase, ScenarioError, register
+from lifelong.methods.baselines.cumulative import Cumulative
+from lifelong.methods.baselines.finetune import Finetune
+from lifelong.methods.baselines.independent import Independent
+from lifelong.methods.baselines.joint import Joint
+
+__all__ = [
+    "distillation",
+    "expansion",
+    "regularization",
+    "replay","Cumulative", "Finetune", "Independent", "Joint", "Method", "Phase", "ScenarioError", "register"]

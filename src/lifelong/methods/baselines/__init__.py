@@ -1,0 +1,1 @@
+"""Baselines: finetune (the lower bound), joint (the upper bound), cumulative, independent."""

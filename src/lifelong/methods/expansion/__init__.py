@@ -1,0 +1,1 @@
+"""Additional neural resources: give new tasks new capacity, efficiently."""

@@ -1,0 +1,1 @@
+"""Selective synaptic plasticity: guard the parameters that matter to earlier tasks."""

@@ -1,0 +1,100 @@
+"""Output heads, one per scenario: the ONLY place logits are masked.
+
+- :class:`TaskHeads` (task-incremental): a linear head per task, chosen by each sample's task id.
+- :class:`SharedHead` (domain-incremental): one linear head for every task.
+- :class:`ClassHead` (class-incremental): one unit per class of the stream; units of classes not
+  yet seen are masked, so adding a task's classes leaves the old units' outputs untouched and
+  untrained units never steal a prediction. The task id is not used to choose among seen classes.
+
+Masked logits hold :data:`MASKED`, a large finite negative (not -inf) so that softmax gives exactly
+zero and distillation losses stay finite.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from lifelong.streams.scenario import Scenario
+from lifelong.streams.stream import Stream
+from lifelong.streams.task import Task
+
+MASKED = -1e9
+
+
+class TaskHeads(nn.Module):
+    """One linear head per task; outputs padded to the widest head with :data:`MASKED`."""
+
+    def __init__(self, in_features: int, widths: list[int]) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(nn.Linear(in_features, w) for w in widths)
+        self.width = max(widths)
+
+    def forward(self, features: Tensor, task_ids: Tensor) -> Tensor:
+        present = task_ids.unique()
+        if len(present) == 1:
+            out = self.heads[int(present)](features)
+            return out if out.shape[1] == self.width else _pad(out, self.width)
+        logits = features.new_full((len(features), self.width), MASKED)
+        for t in present.tolist():
+            rows = task_ids == t
+            head_out = self.heads[t](features[rows])
+            logits[rows, : head_out.shape[1]] = head_out
+        return logits
+
+    def observe(self, task: Task) -> None:
+        """Nothing to do: every head exists from the start and is chosen by task id."""
+
+
+class SharedHead(nn.Module):
+    """One linear head shared by all tasks (domain-incremental)."""
+
+    def __init__(self, in_features: int, width: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, width)
+
+    def forward(self, features: Tensor, task_ids: Tensor) -> Tensor:
+        return self.linear(features)
+
+    def observe(self, task: Task) -> None:
+        """Nothing to do: the label set is the same in every task."""
+
+
+class ClassHead(nn.Module):
+    """One unit per class, masked to the classes seen so far (class-incremental)."""
+
+    seen: Tensor
+    task_classes: Tensor
+
+    def __init__(self, in_features: int, tasks: tuple[Task, ...], n_classes: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, n_classes)
+        task_classes = torch.zeros(len(tasks), n_classes, dtype=torch.bool)
+        for task in tasks:
+            task_classes[task.id, list(task.classes)] = True
+        self.register_buffer("task_classes", task_classes)
+        self.register_buffer("seen", torch.zeros(n_classes, dtype=torch.bool))
+
+    def forward(self, features: Tensor, task_ids: Tensor) -> Tensor:
+        """Logits over seen classes; a not-yet-seen task's own classes are opened only for its samples,
+        so the random-init row and forward transfer can be measured, and seen-task predictions are
+        unaffected by task identity."""
+        visible = self.seen | self.task_classes[task_ids]
+        return self.linear(features).masked_fill(~visible, MASKED)
+
+    def observe(self, task: Task) -> None:
+        """The task's classes become outputs from now on."""
+        self.seen |= self.task_classes[task.id]
+
+
+def _pad(logits: Tensor, width: int) -> Tensor:
+    return torch.nn.functional.pad(logits, (0, width - logits.shape[1]), value=MASKED)
+
+
+def build_head(stream: Stream, in_features: int) -> nn.Module:
+    """The head that goes with the stream's scenario."""
+    if stream.scenario is Scenario.TASK:
+        return TaskHeads(in_features, stream.head_widths)
+    if stream.scenario is Scenario.DOMAIN:
+        return SharedHead(in_features, stream.head_widths[0])
+    return ClassHead(in_features, stream.tasks, stream.n_classes)

@@ -1,0 +1,53 @@
+"""Plain-text tables of accuracy matrices and metrics (pure functions of result dictionaries)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def _pct(value: float | None, width: int = 7) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{'-':>{width}}"
+    return f"{100 * value:>{width}.1f}"
+
+
+def matrix_table(result: dict[str, Any]) -> str:
+    """R as a table in percent: one row per evaluation (random init first), one column per task."""
+    names = result.get("task_names") or [f"task {j + 1}" for j in range(len(result["matrix"][0]))]
+    width = max(7, *(len(n) + 1 for n in names))
+    lines = [f"{'R (% correct)':<14}" + "".join(f"{n:>{width}}" for n in names)]
+    for after, row in zip(result["rows_after"], result["matrix"], strict=True):
+        label = "random init" if after == 0 else f"after {names[after - 1]}"
+        lines.append(f"{label:<14}" + "".join(_pct(v, width) for v in row))
+    return "\n".join(lines)
+
+
+def metrics_line(result: dict[str, Any]) -> str:
+    """ACC, BWT, FWT, forgetting in percentage points, then time and peak memory."""
+    m = result["metrics"]
+    parts = [f"{k.upper() if k != 'forgetting' else k} {_pct(m.get(k), 0).strip()}" for k in ("acc", "bwt", "fwt",
+                                                                                                  "forgetting")]
+    params = result.get("parameters") or []
+    grown = f", params {params[-1]['total']:,}" if params else ""
+    return "  ".join(parts) + f"   ({result['total_seconds']:.0f} s, peak {result['peak_rss_mb']:.0f} MB{grown})"
+
+
+def header(result: dict[str, Any]) -> str:
+    c = result["config"]
+    sp = c.get("stream_params", {})
+    scenario = sp.get("scenario", "")
+    return (f"{c['method']} on {c['stream']} ({len(result['matrix'][0])} tasks"
+            f"{', ' + scenario + '-incremental' if scenario else ''}), {c['model']}, seed {c['seed']}, "
+            f"{c['train']['threads']} thread(s)")
+
+
+def comparison_table(results: Sequence[dict[str, Any]]) -> str:
+    """One line per run: method, seed and the four headline metrics."""
+    lines = [f"{'method':<14}{'seed':>5}{'ACC':>8}{'BWT':>8}{'FWT':>8}{'forget':>8}{'sec':>7}"]
+    for r in results:
+        m = r["metrics"]
+        lines.append(f"{r['config']['method']:<14}{r['config']['seed']:>5}" + "".join(
+            _pct(m.get(k), 8) for k in ("acc", "bwt", "fwt", "forgetting")) + f"{r['total_seconds']:>7.0f}")
+    return "\n".join(lines)

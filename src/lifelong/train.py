@@ -1,0 +1,154 @@
+"""The training loop: the method contract's hooks, written out by name, and the lecture's evaluation.
+
+No method is named here. Evaluation runs on every task before training (row 0 of R) and after
+every phase, on whole test sets.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from lifelong.config import RunConfig, TrainConfig
+from lifelong.environment import describe_environment
+from lifelong.methods.base import Method, Phase
+from lifelong.metrics import AccuracyMatrix
+from lifelong.models.learner import Learner, make_optimizer
+from lifelong.observers import Observer
+from lifelong.result import Result
+from lifelong.streams.sampler import batches, steps_per_epoch
+from lifelong.streams.stream import Stream
+from lifelong.streams.task import test_batch
+
+
+def train(
+    stream: Stream,
+    method: Method,
+    learner: Learner,
+    config: RunConfig,
+    observers: Sequence[Observer] = (),
+) -> Result:
+    """Train ``learner`` through ``stream`` with ``method``; return the accuracy matrix and costs."""
+    tc = config.train
+    torch.set_num_threads(tc.threads)
+    torch.manual_seed(config.seed)
+    data_order = torch.Generator().manual_seed(config.seed)
+    started = time.perf_counter()
+    method.attach(learner, config.seed, stream.scenario)
+    phases = method.phases(stream)
+    for o in observers:
+        o.run_started(config, [p.task.name for p in phases])
+    rows = [evaluate(learner, method, stream, tc.eval_batch_size)]
+    sizes = [parameter_counts(learner)]
+    seconds: list[float] = []
+    optimizer = None
+    for i, phase in enumerate(phases):
+        t0 = time.perf_counter()
+        for task in phase.tasks:
+            learner.begin_task(task)
+        method.before_task(phase.task)
+        params = list(method.parameters(learner))
+        if optimizer is None or tc.reset_optimizer or not _same_params(optimizer, params):
+            optimizer = make_optimizer(params, tc.optimizer, tc.lr, tc.momentum, betas=tc.betas)
+        steps = _phase_steps(phase, tc)
+        for o in observers:
+            o.phase_started(i, phase.task.name, steps)
+        learner.train()
+        for step, batch in enumerate(_phase_batches(phase, tc, data_order)):
+            batch = method.batch(batch)
+            logits = learner(batch.x, batch.task_ids)
+            loss = learner.loss(logits, batch.y)
+            extra = method.penalty(batch, logits)
+            if extra is not None:
+                loss = loss + extra
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            method.after_backward(batch)
+            optimizer.step()
+            method.after_step()
+            for o in observers:
+                o.step(step, loss.detach())
+        method.after_task(phase.task)
+        seconds.append(time.perf_counter() - t0)
+        rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
+        sizes.append(parameter_counts(learner))
+        for o in observers:
+            o.phase_finished(i, rows[-1], seconds[-1])
+    matrix = AccuracyMatrix(np.stack(rows), (0, *(p.task.id + 1 for p in phases)), tuple(t.name for t in stream))
+    result = Result({**config.to_dict(), "run_id": config.run_id, "stream_params": stream.params}, matrix, seconds,
+                    time.perf_counter() - started, sizes, state_bytes(method), peak_rss_mb(),
+                    describe_environment(tc.threads))
+    for o in observers:
+        o.run_finished(result)
+    return result
+
+
+@torch.no_grad()
+def evaluate(learner: Learner, method: Method, stream: Stream, batch_size: int) -> np.ndarray:
+    """Accuracy on every task's whole test set (chunks of ``batch_size``), in eval mode."""
+    was_training = learner.training
+    learner.eval()
+    accuracies = []
+    for task in stream:
+        full = test_batch(task)
+        correct = 0
+        for start in range(0, len(full), batch_size):
+            x, y, ids = (t[start:start + batch_size] for t in (full.x, full.y, full.task_ids))
+            predicted = method.predict(x, ids)
+            if predicted is None:
+                predicted = learner(x, ids).argmax(1)
+            correct += int((predicted == y).sum())
+        accuracies.append(correct / len(full))
+    learner.train(was_training)
+    return np.asarray(accuracies)
+
+
+def _phase_steps(phase: Phase, tc: TrainConfig) -> int:
+    if tc.iterations is not None:
+        return tc.iterations * len(phase.tasks)
+    return tc.epochs * steps_per_epoch(phase.tasks, tc.batch_size)
+
+
+def _phase_batches(phase: Phase, tc: TrainConfig, generator: torch.Generator):  # type: ignore[no-untyped-def]
+    if tc.iterations is not None:
+        return batches(phase.tasks, tc.batch_size, generator, iterations=tc.iterations * len(phase.tasks))
+    return batches(phase.tasks, tc.batch_size, generator, epochs=tc.epochs)
+
+
+def _same_params(optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> bool:
+    current = [p for group in optimizer.param_groups for p in group["params"]]
+    return len(current) == len(params) and all(a is b for a, b in zip(current, params, strict=True))
+
+
+def parameter_counts(learner: Learner) -> dict[str, int]:
+    """Total and trainable parameters and their bytes (expansion methods must show their growth)."""
+    params = list(learner.parameters())
+    return {
+        "total": sum(p.numel() for p in params),
+        "trainable": sum(p.numel() for p in params if p.requires_grad),
+        "bytes": sum(p.numel() * p.element_size() for p in params),
+    }
+
+
+def state_bytes(method: Method) -> int:
+    """Bytes of the tensors in the method's learned state (anchors, importances, memories)."""
+    total = 0
+    stack: list[object] = list(method.state_dict().values())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            total += item.numel() * item.element_size()
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return total
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
