@@ -167,12 +167,12 @@ def list_text(what: str) -> str:
             lines.append(f"{e.name}  [{e.family}]  {e.summary}")
             lines += [f"    --stream.{o.name} {o.type_name} = {o.default!r}" for o in options_of(e.factory)]
     elif what == "methods":
-        for e in METHODS.entries():
-            cls: Any = e.factory
+        for m in METHODS.entries():
+            cls: Any = m.factory
             scenarios = ",".join(s.value for s in sorted(cls.scenarios, key=lambda s: s.value))
-            lines.append(f"{e.name}  [{e.family}]  scenarios: {scenarios}"
+            lines.append(f"{m.name}  [{m.family}]  scenarios: {scenarios}"
                          f"{'  grows' if cls.grows else ''}{'  task id at test' if cls.uses_task_id_at_test else ''}")
-            lines.append(f"    {e.summary}")
+            lines.append(f"    {m.summary}")
             lines.append(f"    paper: {cls.paper}")
             lines += [f"    --method.{o.name} {o.type_name} = {o.default!r}" for o in options_of(cls)]
     else:

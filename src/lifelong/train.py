@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from lifelong.observers import Observer
 from lifelong.result import Result
 from lifelong.streams.sampler import batches, steps_per_epoch
 from lifelong.streams.stream import Stream
-from lifelong.streams.task import test_batch
+from lifelong.streams.task import Batch, eval_batch
 
 
 def train(
@@ -94,7 +94,7 @@ def evaluate(learner: Learner, method: Method, stream: Stream, batch_size: int) 
     learner.eval()
     accuracies = []
     for task in stream:
-        full = test_batch(task)
+        full = eval_batch(task)
         correct = 0
         for start in range(0, len(full), batch_size):
             x, y, ids = (t[start:start + batch_size] for t in (full.x, full.y, full.task_ids))
@@ -113,7 +113,7 @@ def _phase_steps(phase: Phase, tc: TrainConfig) -> int:
     return tc.epochs * steps_per_epoch(phase.tasks, tc.batch_size)
 
 
-def _phase_batches(phase: Phase, tc: TrainConfig, generator: torch.Generator):  # type: ignore[no-untyped-def]
+def _phase_batches(phase: Phase, tc: TrainConfig, generator: torch.Generator) -> Iterator[Batch]:
     if tc.iterations is not None:
         return batches(phase.tasks, tc.batch_size, generator, iterations=tc.iterations * len(phase.tasks))
     return batches(phase.tasks, tc.batch_size, generator, epochs=tc.epochs)

@@ -25,6 +25,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -77,7 +78,10 @@ def load_mnist(root: str | Path | None = None, *, download: bool = False) -> MNI
     """Load MNIST from the first source that has it (see the module docstring); memoised per process."""
     root = root or os.environ.get("LIFELONG_MNIST_DIR")
     if root is not None:
-        return _memo(Path(root), lambda p: _read_dir(p))
+        directory = Path(root)
+        if (directory / "mnist.npz").exists():
+            return _memo(directory / "mnist.npz", _read_npz)
+        return _memo(directory, _read_idx_dir)
     cache = data_dir() / "mnist.npz"
     if cache.exists():
         return _memo(cache, _read_npz)
@@ -125,11 +129,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: not a readable .npz file ({err})") from err
 
 
-def _read_dir(root: Path) -> dict[str, np.ndarray]:
+def _read_idx_dir(root: Path) -> dict[str, np.ndarray]:
     if not root.is_dir():
         raise DataError(f"{root}: MNIST directory does not exist")
-    if (root / "mnist.npz").exists():
-        return _read_npz(root / "mnist.npz")
     arrays = {}
     for name, stem in IDX_FILES.items():
         found = [p for p in (root / stem, root / f"{stem}.gz") if p.exists()]
@@ -150,17 +152,17 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
     ndim = raw[3]
-    dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">i4", count=ndim, offset=4))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).copy()
     if data.size != int(np.prod(dims)):
-        raise DataError(f"{path}: header says {tuple(dims)} but holds {data.size} bytes")
-    return data.reshape(tuple(int(d) for d in dims))
+        raise DataError(f"{path}: header says {dims} but holds {data.size} bytes")
+    return data.reshape(dims)
 
 
 class _ArraysOnlyUnpickler(pickle.Unpickler):
     """Admits numpy arrays, dtypes and tuples only: a data package's pickle must not run code."""
 
-    ALLOWED = {
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),
@@ -176,11 +178,9 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
 
 
 def _reconstruct() -> object:
-    try:
-        from numpy._core.multiarray import _reconstruct as rec  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct as rec
-    return rec
+    """numpy's array reconstructor, wherever this numpy version keeps it."""
+    core = getattr(np, "_core", None) or np.core
+    return core.multiarray._reconstruct
 
 
 def read_mnist_pickle(path: Path) -> dict[str, np.ndarray]:
@@ -244,7 +244,7 @@ def _write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write to a temporary file and rename, so an interrupted write never leaves a corrupt cache."""
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     with os.fdopen(fd, "wb") as f:
         f.write(buf.getvalue())

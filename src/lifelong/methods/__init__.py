@@ -8,7 +8,16 @@ from lifelong.methods.baselines.independent import Independent
 from lifelong.methods.baselines.joint import Joint
 
 __all__ = [
+    "Cumulative",
+    "Finetune",
+    "Independent",
+    "Joint",
+    "Method",
+    "Phase",
+    "ScenarioError",
     "distillation",
     "expansion",
+    "register",
     "regularization",
-    "replay","Cumulative", "Finetune", "Independent", "Joint", "Method", "Phase", "ScenarioError", "register"]
+    "replay",
+]

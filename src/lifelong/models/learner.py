@@ -34,7 +34,7 @@ class Learner(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             backbone = build_backbone(model, stream.input_shape)
-            head = build_head(stream, int(getattr(backbone, "out_features")))
+            head = build_head(stream, backbone_width(backbone))
         return cls(backbone, head, stream)
 
     def forward(self, x: Tensor, task_ids: Tensor) -> Tensor:
@@ -49,7 +49,8 @@ class Learner(nn.Module):
 
     def begin_task(self, task: Task) -> None:
         """Let the head know a task's labels are now in play (class-incremental heads open units)."""
-        self.head.observe(task)
+        observe: Callable[[Task], None] = self.head.observe  # type: ignore[assignment]
+        observe(task)
 
     def fit(
         self,
@@ -78,6 +79,14 @@ class Learner(nn.Module):
                 after_step()
             last = float(loss.detach())
         return last
+
+
+def backbone_width(backbone: nn.Module) -> int:
+    """Every backbone declares ``out_features``, the width of the features the head reads."""
+    width = getattr(backbone, "out_features", None)
+    if not isinstance(width, int):
+        raise TypeError(f"backbone {type(backbone).__name__} must declare an integer out_features")
+    return width
 
 
 def make_optimizer(

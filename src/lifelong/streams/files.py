@@ -73,10 +73,8 @@ def files_stream(root: str = "", scenario: str = "task") -> Stream:
             raise DataError(f"{path}: inputs have {x_train.shape[1]} features, earlier tasks {shape[0]}")
         y_train, y_test = torch.from_numpy(a["y_train"]).long(), torch.from_numpy(a["y_test"]).long()
         labels = sorted(set(y_train.tolist()) | set(y_test.tolist()))
-        if kind is Scenario.CLASS:
-            classes = tuple(labels)
-        else:
-            classes = tuple(range(max(labels) + 1))
+        classes = tuple(labels) if kind is Scenario.CLASS else tuple(range(max(labels) + 1))
         tasks.append(Task(t, path.stem, Split(x_train, y_train), Split(x_test, y_test), classes))
     assert shape is not None
-    return Stream(f"files:{directory.name}", tuple(tasks), kind, shape, {"root": str(directory), "scenario": kind.value})
+    params = {"root": str(directory), "scenario": kind.value}
+    return Stream(f"files:{directory.name}", tuple(tasks), kind, shape, params)

@@ -11,12 +11,12 @@ methods never compute class offsets.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import torch
 
 
-class Scenario(str, Enum):
+class Scenario(StrEnum):
     TASK = "task"
     DOMAIN = "domain"
     CLASS = "class"

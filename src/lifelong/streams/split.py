@@ -48,18 +48,21 @@ def split_mnist(
     out = []
     for t in range(tasks):
         digits = tuple(int(d) for d in order[t * per_task:(t + 1) * per_task])
-        lookup = torch.full((10,), -1, dtype=torch.long)
-        lookup[list(digits)] = torch.arange(per_task)
-
-        def part(x: torch.Tensor, y: torch.Tensor, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-            index = torch.nonzero(lookup[y] >= 0).squeeze(1)
-            chosen = subsample(len(index), limit, generator)
-            index = index if chosen is None else index[chosen]
-            return x[index], lookup[y[index]]
-
-        out.append(make_task(t, "digits " + ",".join(map(str, digits)), kind,
-                             part(data.x_train, data.y_train, examples), part(data.x_test, data.y_test, None),
-                             digits, prepare))
+        train = _digits(digits, data.x_train, data.y_train, examples, generator)
+        test = _digits(digits, data.x_test, data.y_test, None, generator)
+        out.append(make_task(t, "digits " + ",".join(map(str, digits)), kind, train, test, digits, prepare))
     params = dict(tasks=tasks, seed=seed, scenario=kind.value, class_order=class_order, examples=examples,
                   normalize=normalize, order=order.tolist())
     return Stream("split-mnist", tuple(out), kind, (784,), params)
+
+
+def _digits(
+    digits: tuple[int, ...], x: torch.Tensor, y: torch.Tensor, limit: int | None, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples of ``digits`` (optionally ``limit`` of them), labelled by position in ``digits``."""
+    lookup = torch.full((10,), -1, dtype=torch.long)
+    lookup[list(digits)] = torch.arange(len(digits))
+    index = torch.nonzero(lookup[y] >= 0).squeeze(1)
+    chosen = subsample(len(index), limit, generator)
+    index = index if chosen is None else index[chosen]
+    return x[index], lookup[y[index]]

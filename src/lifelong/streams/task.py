@@ -112,6 +112,6 @@ def train_batch(task: Task, index: torch.Tensor) -> Batch:
                  torch.full((len(index),), task.id, dtype=torch.long))
 
 
-def test_batch(task: Task) -> Batch:
+def eval_batch(task: Task) -> Batch:
     """The task's whole test set, prepared for the model."""
     return Batch(task.inputs(task.test.x), task.test.y, torch.full((len(task.test),), task.id, dtype=torch.long))
