@@ -36,6 +36,11 @@ def build_method(name: str, params: dict[str, Any] | None = None) -> Method:
     return method
 
 
+def run_config(stream: Stream, method: Method, model: str, seed: int, train: TrainConfig) -> RunConfig:
+    """The fully resolved configuration of a run (its hash is the run id), known before training."""
+    return RunConfig(stream.name, dict(stream.params), model, method.name, method.hyperparameters(), train, seed)
+
+
 def run(
     stream: Stream | str,
     method: Method | str = "finetune",
@@ -72,6 +77,6 @@ def run(
         stream = build_stream(stream, stream_params, seed)
     if isinstance(method, str):
         method = build_method(method, method_params)
-    config = RunConfig(stream.name, dict(stream.params), model, method.name, method.hyperparameters(), train, seed)
+    config = run_config(stream, method, model, seed, train)
     learner = Learner.build(model, stream, seed)
     return train_loop(stream, method, learner, config, observers)

@@ -3,6 +3,7 @@
     lifelong run                          the lecture's demo: finetune, EWC (when available), joint
     lifelong run --stream split-mnist --scenario class --method si --seed 3 --json out.json
     lifelong run --preset configs/hw14-permuted.toml --method ewc --method.lam 100
+    lifelong compare --stream permuted-mnist --tasks 10 --method finetune,joint --seeds 3 --store runs.db
     lifelong list streams|methods|models
 
 Options of streams, methods and training are generated from their signatures and dataclass fields:
@@ -23,7 +24,7 @@ from lifelong.api import build_method, build_stream
 from lifelong.config import TrainConfig
 from lifelong.observers import Progress
 from lifelong.options import options_of, resolve
-from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line
+from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line, summary_table
 
 # The lecture's demonstration (permuted MNIST, 5 tasks, task 1 the identity, the homework's network
 # and optimiser) with one epoch per task so that it finishes in a few minutes on 2 cores.
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError(f"unexpected arguments: {' '.join(extra)}")
             print(list_text(args.what))
             return 0
-        if args.command == "run":
+        if args.command in ("run", "compare"):
             return run_command(args, extra)
         parser.print_help()
         return 2
@@ -69,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="train through a stream and print the accuracy matrix",
                          description="Without options: the lecture's demo of catastrophic forgetting.")
+    _run_options(run)
+    compare = sub.add_parser("compare", help="several methods over several seeds: mean ± std per method",
+                             description="Like run, then a table of each method's mean ± std over seeds.")
+    _run_options(compare)
+    lst = sub.add_parser("list", help="show what exists")
+    lst.add_argument("what", choices=["streams", "methods", "models"])
+    return parser
+
+
+def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--stream", help=f"stream name (default {DEMO_STREAM}); see `lifelong list streams`")
     run.add_argument("--method", help="method name or a comma-separated list; see `lifelong list methods`")
     run.add_argument("--model", help=f"backbone, e.g. mlp-400x2 (default {DEMO_MODEL} for the demo)")
@@ -77,11 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", help="a TOML preset (configs/*.toml) of a published protocol")
     run.add_argument("--json", help="write the full result(s) as JSON to this path")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument("--store", help="SQLite file: store every run there and skip runs already stored")
     for flag, (section, key) in SHORTCUTS.items():
         run.add_argument(f"--{flag.replace('_', '-')}", dest=f"short_{flag}", help=f"= --{section}.{key}")
-    lst = sub.add_parser("list", help="show what exists")
-    lst.add_argument("what", choices=["streams", "methods", "models"])
-    return parser
 
 
 def _dotted(extra: list[str]) -> dict[str, dict[str, str]]:
@@ -108,8 +117,9 @@ def _dotted(extra: list[str]) -> dict[str, dict[str, str]]:
 
 
 def run_command(args: argparse.Namespace, extra: list[str]) -> int:
-    from lifelong.api import run
+    from lifelong.api import run, run_config
     from lifelong.presets import load_preset
+    from lifelong.store import Store
 
     given = _dotted(extra)
     for flag, (section, key) in SHORTCUTS.items():
@@ -133,6 +143,7 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
     for key in given["method"]:
         if not any(key in {o.name for o in options_of(METHODS.get(n).factory)} for n in methods):
             raise UsageError(f"unknown option --method.{key}: none of {', '.join(methods)} has it")
+    store = Store(args.store) if args.store else None
     results = []
     for seed in range(args.seed, args.seed + args.seeds):
         stream = build_stream(stream_name, stream_params, seed)
@@ -143,11 +154,23 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
                 valid = {o.name for o in options_of(METHODS.get(name).factory)}
                 params = {k: v for k, v in params.items() if k in valid}
             method = build_method(name, params)
-            observers = [] if args.quiet else [Progress(label=name)]
-            result = run(stream, method, model, seed=seed, train=train, observers=observers).to_dict()
+            run_id = run_config(stream, method, model, seed, train).run_id
+            if store is not None and store.has(run_id):
+                result = store.get(run_id).to_dict()
+                print(f"\n(stored run {run_id}, skipped)")
+            else:
+                observers = [] if args.quiet else [Progress(label=name)]
+                outcome = run(stream, method, model, seed=seed, train=train, observers=observers)
+                if store is not None:
+                    store.put(outcome)
+                result = outcome.to_dict()
             print(f"\n{header(result)}\n{matrix_table(result)}\n{metrics_line(result)}", flush=True)
             results.append(result)
-    if len(results) > 1:
+    if store is not None:
+        store.close()
+    if args.command == "compare":
+        print("\n" + summary_table(results))
+    elif len(results) > 1:
         print("\n" + comparison_table(results))
     if demo:
         print("\nFinetune forgets earlier permutations (BWT < 0); joint training on all tasks at once shows the "

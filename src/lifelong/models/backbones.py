@@ -44,16 +44,19 @@ def parse_widths(size: str) -> tuple[int, ...]:
 
 
 @MODELS.register("mlp", family="backbone", summary="fully connected ReLU network: mlp-400x2, mlp-1024-512-256")
-def mlp(size: str, input_shape: tuple[int, ...]) -> MLP:
+def mlp(size: str, input_shape: tuple[int, ...], vocab: int = 0) -> MLP:
     return MLP(math.prod(input_shape), parse_widths(size))
 
 
-def build_backbone(name: str, input_shape: tuple[int, ...]) -> nn.Module:
-    """``"mlp-400x2"`` -> the registered ``mlp`` builder called with size ``"400x2"``."""
+def build_backbone(name: str, input_shape: tuple[int, ...], vocab: int = 0) -> nn.Module:
+    """``"mlp-400x2"`` -> the registered ``mlp`` builder called with size ``"400x2"``.
+
+    ``vocab`` is the number of token ids for token inputs (0 for real-valued inputs).
+    """
     family, _, size = name.partition("-")
     entry = MODELS.get(family)
     try:
-        module: nn.Module = entry.factory(size, input_shape)
+        module: nn.Module = entry.factory(size, input_shape, vocab)
     except ValueError as err:
         raise ValueError(f"model {name!r}: {err}") from None
     return module

@@ -33,7 +33,7 @@ class Learner(nn.Module):
         """A freshly initialised model named ``model`` for ``stream``; the seed fixes the initial weights."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            backbone = build_backbone(model, stream.input_shape)
+            backbone = build_backbone(model, stream.input_shape, stream.vocab)
             head = build_head(stream, backbone_width(backbone))
         return cls(backbone, head, stream)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,4 +51,25 @@ def comparison_table(results: Sequence[dict[str, Any]]) -> str:
         m = r["metrics"]
         lines.append(f"{r['config']['method']:<14}{r['config']['seed']:>5}" + "".join(
             _pct(m.get(k), 8) for k in ("acc", "bwt", "fwt", "forgetting")) + f"{r['total_seconds']:>7.0f}")
+    return "\n".join(lines)
+
+
+def summary_table(results: Sequence[dict[str, Any]]) -> str:
+    """One line per method: mean ± std over its runs (seeds) of ACC, BWT, FWT, forgetting, in percent."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by_method.setdefault(r["config"]["method"], []).append(r)
+    keys = ("acc", "bwt", "fwt", "forgetting")
+    lines = [f"{'method':<14}{'runs':>5}" + "".join(f"{k.upper() if k != 'forgetting' else k:>16}" for k in keys)]
+    for method, runs in by_method.items():
+        cells = []
+        for k in keys:
+            values = [100 * r["metrics"][k] for r in runs if r["metrics"].get(k) is not None
+                      and not math.isnan(r["metrics"][k])]
+            if not values:
+                cells.append(f"{'-':>16}")
+            else:
+                std = statistics.stdev(values) if len(values) > 1 else 0.0
+                cells.append(f"{statistics.mean(values):>9.2f} ± {std:<4.2f}")
+        lines.append(f"{method:<14}{len(runs):>5}" + "".join(cells))
     return "\n".join(lines)

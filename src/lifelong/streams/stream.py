@@ -26,6 +26,7 @@ class Stream:
         scenario: decides heads and target spaces.
         input_shape: shape of one model input (``(784,)`` for flattened MNIST).
         params: the builder's arguments, recorded in every result.
+        vocab: number of token ids when inputs are tokens (bAbI), else 0.
     """
 
     name: str
@@ -33,6 +34,7 @@ class Stream:
     scenario: Scenario
     input_shape: tuple[int, ...]
     params: dict[str, Any] = field(default_factory=dict)
+    vocab: int = 0
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -72,7 +74,8 @@ class Stream:
         if sorted(order) != list(range(len(self.tasks))):
             raise StreamError(f"task order {list(order)} is not a permutation of 0..{len(self.tasks) - 1}")
         tasks = tuple(_with_id(self.tasks[j], i) for i, j in enumerate(order))
-        return Stream(self.name, tasks, self.scenario, self.input_shape, {**self.params, "order": list(order)})
+        return Stream(self.name, tasks, self.scenario, self.input_shape, {**self.params, "order": list(order)},
+                      self.vocab)
 
 
 def _with_id(task: Task, new_id: int) -> Task:
