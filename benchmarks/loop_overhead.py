@@ -7,7 +7,7 @@ lifelong permutes per batch from one shared uint8 copy, through its sampler, hea
 Runs alternate, ``--repeats`` each; we print the median
 times, their ratio (target <= 1.10) and both final accuracies (equal to within noise).
 
-    python benchmarks/loop_overhead.py [--repeats 3] [--threads 1]
+    python -m benchmarks.loop_overhead [--repeats 3] [--threads 1]
 """
 
 from __future__ import annotations
