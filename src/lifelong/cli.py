@@ -4,6 +4,7 @@
     lifelong run --stream split-mnist --scenario class --method si --seed 3 --json out.json
     lifelong run --preset configs/hw14-permuted.toml --method ewc --method.lam 100
     lifelong compare --stream permuted-mnist --tasks 10 --method finetune,joint --seeds 3 --store runs.db
+    lifelong report runs.db --out report/
     lifelong list streams|methods|models
 
 Options of streams, methods and training are generated from their signatures and dataclass fields:
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError(f"unexpected arguments: {' '.join(extra)}")
             print(list_text(args.what))
             return 0
+        if args.command == "report":
+            return report_command(args, extra)
         if args.command in ("run", "compare"):
             return run_command(args, extra)
         parser.print_help()
@@ -74,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="several methods over several seeds: mean ± std per method",
                              description="Like run, then a table of each method's mean ± std over seeds.")
     _run_options(compare)
+    rep = sub.add_parser("report", help="HTML + PNG report of a results store")
+    rep.add_argument("store", help="the SQLite file written by --store")
+    rep.add_argument("--out", default="report", help="output directory (default: report/)")
+    rep.add_argument("--task", type=int, default=1, help="the task whose accuracy curve is drawn (1-based)")
     lst = sub.add_parser("list", help="show what exists")
     lst.add_argument("what", choices=["streams", "methods", "models"])
     return parser
@@ -179,6 +186,23 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
         payload: Any = results[0] if len(results) == 1 else results
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=2, default=str)
+    return 0
+
+
+def report_command(args: argparse.Namespace, extra: list[str]) -> int:
+    from pathlib import Path
+
+    from lifelong.report.html import write_report
+    from lifelong.store import Store
+
+    if extra:
+        raise UsageError(f"unexpected arguments: {' '.join(extra)}")
+    if not Path(args.store).exists():
+        raise UsageError(f"{args.store}: results store does not exist")
+    with Store(args.store) as store:
+        results = store.results()
+    index = write_report(results, Path(args.out), task=args.task - 1)
+    print(f"wrote {index} ({len(results)} runs)")
     return 0
 
 

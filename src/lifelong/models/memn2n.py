@@ -39,15 +39,16 @@ class MemN2N(nn.Module):
         # hops + 1 embeddings: A^k = E[k-1], C^k = E[k], B = E[0] (adjacent tying)
         self.embed = nn.ModuleList(nn.Embedding(vocab, dim, padding_idx=0) for _ in range(hops + 1))
         self.temporal = nn.ParameterList(nn.Parameter(torch.randn(memory, dim) * 0.1) for _ in range(hops + 1))
-        for e in self.embed:
-            nn.init.normal_(e.weight, std=0.1)
-            e.weight.data[0].zero_()
+        for embedding in self.embed:
+            assert isinstance(embedding, nn.Embedding)
+            nn.init.normal_(embedding.weight, std=0.1)
+            embedding.weight.data[0].zero_()
         self.register_buffer("encoding", position_encoding(sentence_length, dim))
 
     def forward(self, x: Tensor) -> Tensor:
         story, question = x[:, :-1], x[:, -1]
         present = (story != 0).any(-1)  # (N, M): slots holding a sentence
-        encoding: Tensor = self.encoding
+        encoding = self.get_buffer("encoding")
         u = (self.embed[0](question) * encoding).sum(1)  # (N, d)
         for k in range(self.hops):
             m = (self.embed[k](story) * encoding).sum(2) + self.temporal[k]  # (N, M, d)
