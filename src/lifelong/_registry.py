@@ -21,6 +21,7 @@ class Entry(Generic[T]):
     family: str
     factory: T
     summary: str
+    defaults: dict[str, Any]
 
 
 class Registry(Generic[T]):
@@ -30,14 +31,20 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
 
-    def register(self, name: str, *, family: str = "", summary: str = "") -> Callable[[T], T]:
-        """Decorator registering ``factory`` under ``name``; a duplicate name raises ``ValueError``."""
+    def register(
+        self, name: str, *, family: str = "", summary: str = "", defaults: dict[str, Any] | None = None
+    ) -> Callable[[T], T]:
+        """Decorator registering ``factory`` under ``name``; a duplicate name raises ``ValueError``.
+
+        ``defaults`` (streams only) name the model and training settings that suit the stream
+        (``{"model": "memn2n", "train": {...}}``); explicit options and presets override them.
+        """
 
         def decorate(factory: T) -> T:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             doc = summary or (getattr(factory, "__doc__", None) or "").strip().split("\n")[0]
-            self._entries[name] = Entry(name, family, factory, doc)
+            self._entries[name] = Entry(name, family, factory, doc, dict(defaults or {}))
             return factory
 
         return decorate

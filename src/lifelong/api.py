@@ -44,7 +44,7 @@ def run_config(stream: Stream, method: Method, model: str, seed: int, train: Tra
 def run(
     stream: Stream | str,
     method: Method | str = "finetune",
-    model: str = "mlp-400x2",
+    model: str | None = None,
     *,
     seed: int = 0,
     stream_params: dict[str, Any] | None = None,
@@ -58,9 +58,11 @@ def run(
     Args:
         stream: a :class:`Stream` or a registered name (built with ``stream_params`` and ``seed``).
         method: a :class:`Method` instance or a registered name (built with ``method_params``).
-        model: backbone name, e.g. ``"mlp-400x2"``; the head follows the stream's scenario.
+        model: backbone name, e.g. ``"mlp-400x2"``; the head follows the stream's scenario. Default:
+            the stream's suited model (``memn2n`` for ``babi``), else ``mlp-400x2``.
         seed: fixes the initial weights, the data order and the method's own sampling.
-        train: a :class:`TrainConfig`; or give its fields as keywords (``epochs=1, lr=0.01``).
+        train: a :class:`TrainConfig`; or give its fields as keywords (``epochs=1, lr=0.01``), which
+            override the stream's suited training settings (e.g. Adam for ``babi``) field by field.
         observers: progress displays, loggers; they never change learning.
 
     Returns:
@@ -69,12 +71,14 @@ def run(
     unknown = set(train_options) - TRAIN_FIELDS
     if unknown:
         raise TypeError(f"unknown training option(s) {sorted(unknown)}; valid: {', '.join(sorted(TRAIN_FIELDS))}")
-    if train is None:
-        train = TrainConfig(**resolve(TrainConfig, train_options, "train"))
-    elif train_options:
-        raise TypeError("give either train=TrainConfig(...) or training keywords, not both")
     if isinstance(stream, str):
         stream = build_stream(stream, stream_params, seed)
+    suited = STREAMS.get(stream.name).defaults if stream.name in STREAMS.names() else {}
+    if train is None:
+        train = TrainConfig(**resolve(TrainConfig, {**suited.get("train", {}), **train_options}, "train"))
+    elif train_options:
+        raise TypeError("give either train=TrainConfig(...) or training keywords, not both")
+    model = model or suited.get("model", "mlp-400x2")
     if isinstance(method, str):
         method = build_method(method, method_params)
     config = run_config(stream, method, model, seed, train)

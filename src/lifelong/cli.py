@@ -142,8 +142,9 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
         methods = list(preset.methods) or ["finetune"]
     else:
         methods = [m for m in DEMO_METHODS if m in METHODS.names()] if demo else ["finetune"]
-    model = args.model or (preset.model if preset else (DEMO_MODEL if demo else "mlp-400x2"))
-    base_train = dict(DEMO_TRAIN) if demo else {}
+    suited = STREAMS.get(stream_name).defaults  # the stream's own model/training defaults, lowest precedence
+    model = args.model or (preset.model if preset else (DEMO_MODEL if demo else suited.get("model", "mlp-400x2")))
+    base_train = dict(DEMO_TRAIN) if demo else dict(suited.get("train", {}))
     train = TrainConfig(**resolve(TrainConfig, base_train, "train")) if preset is None else preset.train
     train = TrainConfig(**{**train.__dict__, **resolve(TrainConfig, given["train"], "train")})
     stream_params = {**(preset.stream_params if preset and stream_name == preset.stream else {}), **given["stream"]}

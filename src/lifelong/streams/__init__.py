@@ -1,5 +1,6 @@
 """Task streams: ``Task``, ``Stream``, the scenarios, and one builder per file (each registered)."""
 
+from lifelong.streams.babi import babi
 from lifelong.streams.files import files_stream
 from lifelong.streams.noisy import noisy_mnist
 from lifelong.streams.permuted import permuted_mnist
@@ -16,6 +17,7 @@ __all__ = [
     "Stream",
     "StreamError",
     "Task",
+    "babi",
     "files_stream",
     "noisy_mnist",
     "permuted_mnist",

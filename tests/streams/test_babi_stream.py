@@ -1,0 +1,82 @@
+"""The bAbI stream (tokens, memory order, vocabularies, scenarios) and the MemN2N backbone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import lifelong
+from lifelong.data.babi import parse_task_text, write_dataset
+from lifelong.models.memn2n import MemN2N, position_encoding
+from lifelong.streams.babi import examples_of, words
+from lifelong.streams.scenario import Scenario
+
+
+def test_words_and_memory_order() -> None:
+    story = parse_task_text("1 Mary moved to the bathroom.\n2 John went to the hallway.\n"
+                            "3 Where is Mary? \tbathroom\t1\n4 Mary went to the garden.\n"
+                            "5 Where is Mary? \tgarden\t4\n", "inline")
+    first, second = examples_of(story, memory=2)
+    assert words("Where is Mary?") == ["where", "is", "mary"]
+    assert first.memory == (("john", "went", "to", "the", "hallway"), ("mary", "moved", "to", "the", "bathroom"))
+    assert second.memory[0] == ("mary", "went", "to", "the", "garden") and len(second.memory) == 2
+    assert (first.answer, second.answer) == ("bathroom", "garden")
+
+
+def test_domain_stream_shares_one_answer_head() -> None:
+    stream = lifelong.streams.babi(tasks=(1, 6), examples=50, test_examples=20)
+    assert stream.scenario is Scenario.DOMAIN and stream.vocab > 10
+    assert stream[0].classes == stream[1].classes  # one shared answer vocabulary
+    assert [len(t.train) for t in stream] == [50, 50] and [len(t.test) for t in stream] == [20, 20]
+    x = stream[0].inputs(stream[0].train.x)
+    assert x.dtype == torch.long and tuple(x.shape[1:]) == stream.input_shape
+    assert bool((x[:, -1] != 0).any(1).all())  # every example has a question row
+    assert len(stream[0].classes) == stream.params["answers"] == 6 + 2  # six rooms, yes, no
+
+
+def test_task_stream_has_a_head_per_task_over_its_answers() -> None:
+    stream = lifelong.streams.babi(tasks=(6, 1), examples=40, test_examples=10, scenario="task")
+    assert len(stream[0].classes) == 2  # yes / no
+    assert len(stream[1].classes) == 6  # the six rooms
+    assert int(stream[0].train.y.max()) <= 1
+
+
+def test_reading_the_released_layout(tmp_path: Path) -> None:
+    write_dataset(tmp_path, "en", seed=3, task_ids=[2])
+    stream = lifelong.streams.babi(tasks=(2,), root=str(tmp_path))
+    assert len(stream[0].train) == 1000 and len(stream[0].test) == 1000
+
+
+def test_position_encoding_closed_form() -> None:
+    enc = position_encoding(4, 3)
+    j, k = 2, 3  # 1-based
+    assert enc[j - 1, k - 1] == pytest.approx((1 - j / 4) - (k / 3) * (1 - 2 * j / 4))
+
+
+def test_memn2n_ignores_padding_and_uses_order() -> None:
+    torch.manual_seed(0)
+    model = MemN2N(vocab=20, memory=4, sentence_length=3, dim=8, hops=2)
+    x = torch.zeros(2, 5, 3, dtype=torch.long)
+    x[:, 0] = torch.tensor([1, 2, 3])
+    x[:, 1] = torch.tensor([4, 5, 0])
+    x[:, 4] = torch.tensor([6, 7, 0])
+    out = model(x)
+    assert torch.allclose(out[0], out[1])
+    swapped = x.clone()
+    swapped[:, [0, 1]] = x[:, [1, 0]]
+    assert not torch.allclose(model(swapped), out)  # temporal encoding: order matters
+    bigger = MemN2N(vocab=20, memory=6, sentence_length=3, dim=8, hops=2)
+    small = model.state_dict()
+    bigger.load_state_dict({k: (small[k] if v.shape[0] != 6 else torch.cat([small[k], v[4:]]))
+                            for k, v in bigger.state_dict().items()})
+    padded = torch.cat([x[:, :4], torch.zeros(2, 2, 3, dtype=torch.long), x[:, 4:]], dim=1)
+    assert torch.allclose(bigger(padded), out, atol=1e-6)  # empty slots change nothing
+
+
+def test_memn2n_learns_single_supporting_fact() -> None:
+    stream = lifelong.streams.babi(tasks=(1,), examples=1000, test_examples=200)
+    result = lifelong.run(stream, "finetune", seed=0)  # the stream's suited training: Adam, 20 epochs
+    assert result.config["model"] == "memn2n"  # the stream's suited model
+    assert result.matrix.values[1, 0] > 0.9
