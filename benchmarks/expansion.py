@@ -1,0 +1,127 @@
+"""Additional neural resources, with parameter efficiency measured (issue #5).
+
+Three tables, each from a preset in ``configs/``:
+
+- ``expansion-permuted``: permuted MNIST, 10 tasks; the five expansion methods beside finetune, EWC
+  and joint. Columns: ACC, BWT (mean ± std over seeds), parameters after the last task (total and
+  trainable, and their bytes) and what each method reports of itself (PackNet/CPG free capacity,
+  CPG/Net2Net growth, Expert Gate's routing accuracy).
+- ``expansion-split``: split MNIST, task-incremental (Hsu et al.'s protocol), the same methods;
+  finetune, EWC and joint have published numbers (Table B).
+- ``expansion-agem-pnn``: Table C's progressive-nets row (A-GEM's protocol, 17 permuted tasks):
+  93.55 ± 0.07 with zero forgetting.
+
+Methods not registered yet are listed as such. Full protocol (hours on one thread; seeds from the presets:
+3, 3 and 5)::
+
+    python -m benchmarks.expansion
+    python -m benchmarks.expansion --table agem-pnn --seeds 5
+
+Smoke run that checks the wiring in about a minute (numbers not comparable)::
+
+    python -m benchmarks.expansion --quick --seeds 1
+
+Measured so far (1 thread, a shared 2-core machine at load 3): ``--table agem-pnn --seeds 1`` gives
+ACC 76.91 with BWT 0.00 and 13.5M parameters after 17 columns, in 447 s (mostly evaluation: every
+row runs up to 17 columns over 17 test sets). Forgetting is zero as published, the ACC is not: a
+single column learns its task to only ~72% in the protocol's 100 SGD steps from PyTorch's default
+initialisation (85% from a TensorFlow-style truncated-normal σ=0.1 one), a gap that concerns every
+row of Table C rather than progressive networks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import replace
+from typing import Any
+
+from benchmarks._harness import CONFIGS, machine_line, mean_std
+from lifelong._registry import METHODS
+from lifelong.api import build_method, build_stream, run
+from lifelong.config import TrainConfig
+from lifelong.options import resolve
+from lifelong.presets import load_preset
+
+TABLES = ("permuted", "split", "agem-pnn")
+QUICK: dict[str, dict[str, dict[str, Any]]] = {  # a few small tasks: checks the wiring, not the numbers
+    "permuted": {"stream": {"tasks": 3, "examples": 1000}, "train": {}},
+    "split": {"stream": {"tasks": 5, "examples": 500}, "train": {"epochs": 1}},
+    "agem-pnn": {"stream": {"tasks": 3}, "train": {}},
+}
+EXTRAS = {  # method state printed beside the accuracy: (label, attribute, format); lists show their last entry
+    "packnet": [("free", "free_capacity_", "{:.1%}")],
+    "cpg": [("free", "free_capacity_", "{:.1%}"), ("grown", "grown_", "{}"), ("width", "widths_", "{}")],
+    "net2net": [("widened", "widenings_", "{}"), ("width", "widths_", "{}")],
+    "expert-gate": [("routing", "routing_accuracy_", "{:.1%}")],
+}
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--table", choices=(*TABLES, "all"), default="all")
+    parser.add_argument("--seeds", type=int, help="seeds per method (default: the preset's)")
+    parser.add_argument("--quick", action="store_true", help="shortened protocol: checks the wiring, not the number")
+    parser.add_argument("--methods", help="comma-separated subset of the preset's methods")
+    parser.add_argument("--threads", type=int, default=1)
+    return parser.parse_args()
+
+
+def _extras(name: str, state: dict[str, Any]) -> str:
+    """E.g. "free 2.1%, grown 1, width 320" from the method's state after the last task."""
+    return ", ".join(f"{label} {fmt.format(state[key][-1])}" for label, key, fmt in EXTRAS.get(name, [])
+                     if state.get(key))
+
+
+def table(which: str, args: argparse.Namespace) -> None:
+    """Run every method of the table's preset over the seeds and print one line per method.
+
+    Sizes, seconds and notes are those of the last seed's run; MB counts the learner's parameters,
+    method MB the tensors the method keeps as state (masks, owners, anchors).
+    """
+    preset = load_preset(CONFIGS / f"expansion-{which}.toml")
+    quick = QUICK[which] if args.quick else {"stream": {}, "train": {}}
+    stream_params = {**preset.stream_params, **quick["stream"]}
+    train = replace(preset.train, **resolve(TrainConfig, {**quick["train"], "threads": args.threads}, "train"))
+    seeds = args.seeds or int(preset.benchmark.get("seeds", 3))
+    methods = args.methods.split(",") if args.methods else list(preset.methods)
+    print(f"\n# expansion-{which}: {preset.stream} {stream_params}, {preset.model}, {train}")
+    print(f"# {machine_line(args.threads)}  seeds={seeds}{'  QUICK (not comparable)' if args.quick else ''}")
+    print(f"{'method':<13}{'ACC %':>15}{'paper':>8}{'BWT %':>15}{'params':>11}{'trainable':>11}{'MB':>8}"
+          f"{'method MB':>11}{'s':>8}   notes", flush=True)
+    for name in methods:
+        if name not in preset.methods:
+            print(f"{name:<13}{'not in this preset':>30}")
+            continue
+        if name not in METHODS.names():
+            print(f"{name:<13}{'not implemented':>15}")
+            continue
+        accs, bwts, last = [], [], None
+        for seed in range(seeds):
+            stream = build_stream(preset.stream, stream_params, seed)
+            method = build_method(name, preset.methods[name])
+            result = run(stream, method, preset.model, seed=seed, train=train)
+            accs.append(100 * result.metrics["acc"])
+            bwts.append(100 * result.metrics["bwt"])
+            last = (result, method.state_dict())
+        assert last is not None
+        result, state = last
+        size = result.parameters[-1]
+        paper = preset.reference.get(name)
+        bwt = [b for b in bwts if not math.isnan(b)]
+        print(f"{name:<13}{mean_std(accs):>15}{(f'{paper:.2f}' if isinstance(paper, float) else '-'):>8}"
+              f"{mean_std(bwt) if bwt else '-':>15}{size['total']:>11,}{size['trainable']:>11,}"
+              f"{size['bytes'] / 2**20:>8.2f}{result.method_bytes / 2**20:>11.2f}{result.total_seconds:>8.0f}   "
+              f"{_extras(name, state)}".rstrip(), flush=True)
+
+
+def main() -> int:
+    args = arguments()
+    for which in TABLES if args.table == "all" else (args.table,):
+        table(which, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
