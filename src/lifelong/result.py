@@ -27,6 +27,8 @@ class Result:
         method_bytes: bytes of tensors the method holds as state (anchors, importances, buffers).
         peak_rss_mb: the process's peak resident memory at the end of the run.
         environment: library and torch versions, thread count, machine load.
+        method_report: the method's learned state that is plain numbers or text (free capacity,
+            routing accuracy, widths...), so what a method reports about itself lands in results.
     """
 
     config: dict[str, Any]
@@ -37,6 +39,7 @@ class Result:
     method_bytes: int
     peak_rss_mb: float
     environment: dict[str, Any]
+    method_report: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +63,7 @@ class Result:
             "method_bytes": self.method_bytes,
             "peak_rss_mb": self.peak_rss_mb,
             "environment": self.environment,
+            "method_report": self.method_report,
         }
 
     def save_json(self, path: str | Path) -> None:
@@ -70,7 +74,7 @@ class Result:
         matrix = AccuracyMatrix(np.asarray(data["matrix"], dtype=float), tuple(data["rows_after"]),
                                 tuple(data.get("task_names", ())))
         return cls(data["config"], matrix, data["seconds"], data["total_seconds"], data["parameters"],
-                   data["method_bytes"], data["peak_rss_mb"], data["environment"])
+                   data["method_bytes"], data["peak_rss_mb"], data["environment"], data.get("method_report", {}))
 
 
 def _json_float(value: float) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,7 +82,7 @@ def train(
     matrix = AccuracyMatrix(np.stack(rows), (0, *(p.task.id + 1 for p in phases)), tuple(t.name for t in stream))
     result = Result({**config.to_dict(), "run_id": config.run_id, "stream_params": stream.params}, matrix, seconds,
                     time.perf_counter() - started, sizes, state_bytes(method), peak_rss_mb(),
-                    describe_environment(tc.threads))
+                    describe_environment(tc.threads), plain_state(method))
     for o in observers:
         o.run_finished(result)
     return result
@@ -147,6 +148,21 @@ def state_bytes(method: Method) -> int:
         elif isinstance(item, list | tuple):
             stack.extend(item)
     return total
+
+
+def plain_state(method: Method) -> dict[str, Any]:
+    """The method's ``_`` state that is JSON-ready (numbers, text, and lists/dicts of them)."""
+
+    def plain(value: object) -> bool:
+        if isinstance(value, bool | int | float | str) or value is None:
+            return True
+        if isinstance(value, list | tuple):
+            return all(plain(v) for v in value)
+        if isinstance(value, dict):
+            return all(isinstance(k, str | int) and plain(v) for k, v in value.items())
+        return False
+
+    return {k: v for k, v in method.state_dict().items() if plain(v)}
 
 
 def peak_rss_mb() -> float:

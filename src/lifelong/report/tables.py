@@ -32,7 +32,21 @@ def metrics_line(result: dict[str, Any]) -> str:
                                                                                                   "forgetting")]
     params = result.get("parameters") or []
     grown = f", params {params[-1]['total']:,}" if params else ""
-    return "  ".join(parts) + f"   ({result['total_seconds']:.0f} s, peak {result['peak_rss_mb']:.0f} MB{grown})"
+    line = "  ".join(parts) + f"   ({result['total_seconds']:.0f} s, peak {result['peak_rss_mb']:.0f} MB{grown})"
+    if len({p["total"] for p in params}) > 1:  # the network grew: show it per row
+        line += "\nparameters after each row: " + ", ".join(f"{p['total']:,}" for p in params)
+    report = result.get("method_report") or {}
+    if report:
+        line += "\n" + "  ".join(f"{k.rstrip('_')}: {_short(v)}" for k, v in report.items())
+    return line
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
 
 
 def header(result: dict[str, Any]) -> str:
