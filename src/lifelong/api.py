@@ -36,9 +36,12 @@ def build_method(name: str, params: dict[str, Any] | None = None) -> Method:
     return method
 
 
-def run_config(stream: Stream, method: Method, model: str, seed: int, train: TrainConfig) -> RunConfig:
+def run_config(
+    stream: Stream, method: Method, model: str, seed: int, train: TrainConfig, init: str = "default"
+) -> RunConfig:
     """The fully resolved configuration of a run (its hash is the run id), known before training."""
-    return RunConfig(stream.name, dict(stream.params), model, method.name, method.hyperparameters(), train, seed)
+    return RunConfig(stream.name, dict(stream.params), model, method.name, method.hyperparameters(), train, seed,
+                     init)
 
 
 def run(
@@ -47,6 +50,7 @@ def run(
     model: str | None = None,
     *,
     seed: int = 0,
+    init: str = "default",
     stream_params: dict[str, Any] | None = None,
     method_params: dict[str, Any] | None = None,
     train: TrainConfig | None = None,
@@ -61,6 +65,7 @@ def run(
         model: backbone name, e.g. ``"mlp-400x2"``; the head follows the stream's scenario. Default:
             the stream's suited model (``memn2n`` for ``babi``), else ``mlp-400x2``.
         seed: fixes the initial weights, the data order and the method's own sampling.
+        init: weight initialisation scheme (``default`` or ``trunc-normal-0.1``, see models/init.py).
         train: a :class:`TrainConfig`; or give its fields as keywords (``epochs=1, lr=0.01``), which
             override the stream's suited training settings (e.g. Adam for ``babi``) field by field.
         observers: progress displays, loggers; they never change learning.
@@ -81,6 +86,6 @@ def run(
     model = model or suited.get("model", "mlp-400x2")
     if isinstance(method, str):
         method = build_method(method, method_params)
-    config = run_config(stream, method, model, seed, train)
-    learner = Learner.build(model, stream, seed)
+    config = run_config(stream, method, model, seed, train, init)
+    learner = Learner.build(model, stream, seed, init)
     return train_loop(stream, method, learner, config, observers)

@@ -28,11 +28,12 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, or does not fit the model it is loaded into."""
 
 
-def snapshot(learner: Learner, method: Method, model: str, seed: int) -> dict[str, Any]:
+def snapshot(learner: Learner, method: Method, model: str, seed: int, init: str = "default") -> dict[str, Any]:
     """Everything needed to continue: the network's weights and the method's ``_`` state."""
     return {
         "format": FORMAT,
         "model": model,
+        "init": init,
         "seed": seed,
         "method": method.name,
         "hyperparameters": method.hyperparameters(),
@@ -43,7 +44,7 @@ def snapshot(learner: Learner, method: Method, model: str, seed: int) -> dict[st
 
 def restore(state: dict[str, Any], stream: Stream) -> tuple[Learner, Method]:
     """A learner and method equal to the ones snapshotted (same predictions, same future updates)."""
-    learner = Learner.build(state["model"], stream, state["seed"])
+    learner = Learner.build(state["model"], stream, state["seed"], state.get("init", "default"))
     method = build_method(state["method"], state["hyperparameters"])
     method.attach(learner, state["seed"], stream.scenario)
     method.load_state_dict(state["method_state"])

@@ -90,6 +90,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--stream", help=f"stream name (default {DEMO_STREAM}); see `lifelong list streams`")
     run.add_argument("--method", help="method name or a comma-separated list; see `lifelong list methods`")
     run.add_argument("--model", help=f"backbone, e.g. mlp-400x2 (default {DEMO_MODEL} for the demo)")
+    run.add_argument("--init", help="weight initialisation: default, trunc-normal-0.1 (see models/init.py)")
     run.add_argument("--seed", type=int, default=0, help="fixes weights, data order, method sampling")
     run.add_argument("--seeds", type=int, default=1, help="run seeds seed..seed+N-1")
     run.add_argument("--preset", help="a TOML preset (configs/*.toml) of a published protocol")
@@ -144,6 +145,7 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
         methods = [m for m in DEMO_METHODS if m in METHODS.names()] if demo else ["finetune"]
     suited = STREAMS.get(stream_name).defaults  # the stream's own model/training defaults, lowest precedence
     model = args.model or (preset.model if preset else (DEMO_MODEL if demo else suited.get("model", "mlp-400x2")))
+    init = args.init or (preset.init if preset else "default")
     base_train = dict(DEMO_TRAIN) if demo else dict(suited.get("train", {}))
     train = TrainConfig(**resolve(TrainConfig, base_train, "train")) if preset is None else preset.train
     train = TrainConfig(**{**train.__dict__, **resolve(TrainConfig, given["train"], "train")})
@@ -162,13 +164,13 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
                 valid = {o.name for o in options_of(METHODS.get(name).factory)}
                 params = {k: v for k, v in params.items() if k in valid}
             method = build_method(name, params)
-            run_id = run_config(stream, method, model, seed, train).run_id
+            run_id = run_config(stream, method, model, seed, train, init).run_id
             if store is not None and store.has(run_id):
                 result = store.get(run_id).to_dict()
                 print(f"\n(stored run {run_id}, skipped)")
             else:
                 observers = [] if args.quiet else [Progress(label=name)]
-                outcome = run(stream, method, model, seed=seed, train=train, observers=observers)
+                outcome = run(stream, method, model, seed=seed, init=init, train=train, observers=observers)
                 if store is not None:
                     store.put(outcome)
                 result = outcome.to_dict()

@@ -61,6 +61,7 @@ class RunConfig:
     method_params: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
+    init: str = "default"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

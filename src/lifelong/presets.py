@@ -4,7 +4,7 @@ A preset layers between the signatures' defaults and command-line overrides. Lay
 
     # the paper and table it reproduces, in a comment
     [stream]            name = "permuted-mnist", then the builder's parameters
-    [model]             name = "mlp-1024-512-256"
+    [model]             name = "mlp-1024-512-256", init = "default" | "trunc-normal-0.1"
     [train]             TrainConfig fields
     [methods.ewc]       hyperparameters for each method the protocol names (may be empty)
     [reference]         published numbers: ewc = 91.09, or [reference.ewc] task = 98.6 ...
@@ -42,6 +42,7 @@ class Preset:
     stream: str
     stream_params: dict[str, Any]
     model: str
+    init: str
     train: TrainConfig
     methods: dict[str, dict[str, Any]]
     reference: dict[str, Any] = field(default_factory=dict)
@@ -63,7 +64,7 @@ class Preset:
         stream = build_stream(self.stream, {**self.stream_params, **(stream_overrides or {})}, seed)
         params = {**self.methods.get(method, {}), **(method_overrides or {})}
         train = replace(self.train, **resolve(TrainConfig, train_overrides or {}, "train"))
-        return run(stream, build_method(method, params), self.model, seed=seed, train=train,
+        return run(stream, build_method(method, params), self.model, seed=seed, init=self.init, train=train,
                    observers=observers or [])
 
 
@@ -82,7 +83,11 @@ def load_preset(path: str | Path) -> Preset:
     try:
         stream = dict(data.get("stream", {}))
         stream_name = stream.pop("name")
-        model = data.get("model", {}).get("name", "mlp-400x2")
+        model_section = dict(data.get("model", {}))
+        model = model_section.pop("name", "mlp-400x2")
+        init = model_section.pop("init", "default")
+        if model_section:
+            raise KeyError(f"unknown key(s) {sorted(model_section)} in [model]; valid: name, init")
         train = TrainConfig(**resolve(TrainConfig, data.get("train", {}), "train"))
         methods = {name: dict(v) for name, v in data.get("methods", {}).items()}
         registered = set(METHODS.names())
@@ -92,7 +97,7 @@ def load_preset(path: str | Path) -> Preset:
         build_stream_check(stream_name, stream)
     except (KeyError, ValueError, TypeError) as err:
         raise PresetError(f"{p}: {err}") from None
-    return Preset(p, stream_name, stream, model, train, methods, data.get("reference", {}), data.get("benchmark", {}))
+    return Preset(p, stream_name, stream, model, init, train, methods, data.get("reference", {}), data.get("benchmark", {}))
 
 
 def build_stream_check(name: str, params: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from lifelong.models.backbones import build_backbone
 from lifelong.models.heads import build_head
+from lifelong.models.init import initialise
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import Batch, Task
 
@@ -29,13 +30,16 @@ class Learner(nn.Module):
         self.scenario = stream.scenario
 
     @classmethod
-    def build(cls, model: str, stream: Stream, seed: int) -> Learner:
-        """A freshly initialised model named ``model`` for ``stream``; the seed fixes the initial weights."""
+    def build(cls, model: str, stream: Stream, seed: int, init: str = "default") -> Learner:
+        """A freshly initialised model named ``model`` for ``stream``; the seed fixes the initial weights,
+        ``init`` names the scheme (see ``models/init.py``)."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             backbone = build_backbone(model, stream.input_shape, stream.vocab)
             head = build_head(stream, backbone_width(backbone))
-        return cls(backbone, head, stream)
+            learner = cls(backbone, head, stream)
+            initialise(learner, init)
+        return learner
 
     def forward(self, x: Tensor, task_ids: Tensor) -> Tensor:
         return self.head(self.backbone(x), task_ids)
