@@ -97,7 +97,8 @@ def load_preset(path: str | Path) -> Preset:
         build_stream_check(stream_name, stream)
     except (KeyError, ValueError, TypeError) as err:
         raise PresetError(f"{p}: {err}") from None
-    return Preset(p, stream_name, stream, model, init, train, methods, data.get("reference", {}), data.get("benchmark", {}))
+    return Preset(p, stream_name, stream, model, init, train, methods, data.get("reference", {}),
+                  data.get("benchmark", {}))
 
 
 def build_stream_check(name: str, params: dict[str, Any]) -> None:
