@@ -48,8 +48,11 @@ def task_curves(results: Sequence[dict[str, Any]], task: int, path: Path) -> Pat
     for r in results:
         xs = list(r["rows_after"])
         ys = [100 * row[task] for row in r["matrix"]]
-        style = "o--" if len(xs) <= 2 else "o-"
-        ax.plot(xs, ys, style, label=f"{r['config']['method']} (seed {r['config']['seed']})", markersize=3)
+        label = f"{r['config']['method']} (seed {r['config']['seed']})"
+        if len(xs) <= 2:  # joint training: one accuracy after all tasks, drawn as a reference level
+            ax.axhline(ys[-1], ls="--", lw=1.2, label=f"{label}, after all tasks", color=f"C{len(ax.lines)}")
+        else:
+            ax.plot(xs, ys, "o-", label=label, markersize=3)
     ax.axvline(task + 1, color="grey", lw=0.8, ls=":")
     ax.set_xticks(sorted({a for r in results for a in r["rows_after"]}))
     ax.set_xlabel("after training task (0 = random init)")
