@@ -1,0 +1,161 @@
+"""Distillation family: LwF's targets, iCaRL's herding, exemplar budget, loss and nearest-mean classifier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lifelong
+from lifelong.config import RunConfig, TrainConfig
+from lifelong.methods.base import ScenarioError
+from lifelong.methods.distillation import _distill, herding, icarl, lwf
+from lifelong.methods.replay import _buffer
+from lifelong.models.heads import MASKED
+from lifelong.models.learner import Learner
+from lifelong.streams.scenario import Scenario
+from lifelong.streams.task import train_batch
+from lifelong.train import train
+
+TRAIN = TrainConfig(epochs=2, batch_size=16, optimizer="sgd", lr=0.05)
+
+
+def _run(name: str, scenario: str, params: dict[str, object] | None = None,
+         tasks: int = 3) -> tuple[Learner, lifelong.methods.Method, lifelong.streams.Stream]:
+    stream = lifelong.streams.synthetic(tasks=tasks, examples=48, scenario=scenario)
+    method = lifelong.build_method(name, params)
+    learner = Learner.build("mlp-16x1", stream, 0)
+    train(stream, method, learner, RunConfig(stream.name, stream.params, "mlp-16x1", name, {}, TRAIN, 0))
+    return learner, method, stream
+
+
+def test_herding_picks_the_exemplars_whose_running_mean_is_closest_to_the_class_mean() -> None:
+    generator = torch.Generator().manual_seed(0)
+    features = F.normalize(torch.randn(12, 3, generator=generator), dim=1)
+    mu = features.mean(0)
+    expected: list[int] = []
+    for k in range(1, 7):  # iCaRL Alg. 4, literally
+        def distance(i: int, k: int = k) -> float:
+            return float((mu - (features[i] + features[expected].sum(0)) / k).norm())
+        expected.append(min((i for i in range(12) if i not in expected), key=distance))
+    assert herding(features, 6).tolist() == expected
+    assert herding(features, 50).sort().values.tolist() == list(range(12))  # never more than there are
+
+
+def test_distillation_loss_is_the_tempered_cross_entropy() -> None:
+    logits = torch.tensor([[2.0, 0.0]])
+    target = torch.tensor([[0.0, 2.0]])
+    p = torch.softmax(target / 2, 1)
+    log_q = torch.log_softmax(logits / 2, 1)
+    assert torch.isclose(_distill.distillation_loss(logits, target, 2.0), -(p * log_q).sum() * 4)
+    # masked units carry no target probability and add nothing (not NaN)
+    masked = torch.tensor([[0.0, 2.0, MASKED]])
+    value = _distill.distillation_loss(torch.tensor([[2.0, 0.0, MASKED]]), masked, 2.0)
+    assert torch.isclose(value, -(p * log_q).sum() * 4)
+
+
+def test_lwf_without_distillation_is_finetune() -> None:
+    stream = lifelong.streams.synthetic(tasks=3, examples=48, scenario="task")
+    ft = lifelong.run(stream, "finetune", "mlp-16x1", epochs=2, batch_size=16, lr=0.05)
+    zero = lifelong.run(stream, "lwf", "mlp-16x1", method_params={"lam": 0.0}, epochs=2, batch_size=16, lr=0.05)
+    assert np.array_equal(ft.matrix.values, zero.matrix.values)
+
+
+def _between_tasks(name: str, scenario: str, params: dict[str, object] | None = None,
+                   ) -> tuple[Learner, lifelong.methods.Method, lifelong.streams.Stream]:
+    """Task 0 finished (its snapshot taken), task 1 begun, and the weights moved since the snapshot."""
+    stream = lifelong.streams.synthetic(tasks=3, examples=48, scenario=scenario)
+    method = lifelong.build_method(name, params)
+    learner = Learner.build("mlp-16x1", stream, 0)
+    method.attach(learner, 0, stream.scenario)
+    learner.begin_task(stream[0])
+    method.before_task(stream[0])
+    method.after_task(stream[0])
+    with torch.no_grad():
+        for p in learner.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+    learner.begin_task(stream[1])
+    method.before_task(stream[1])
+    return learner, method, stream
+
+
+@pytest.mark.parametrize("scenario", ["task", "domain", "class"])
+def test_lwf_distils_the_previous_model_on_every_earlier_task(scenario: str) -> None:
+    """The penalty is λ(t−1)·T²·KD against the snapshot taken after the last task: through each
+    earlier head in task-IL, the shared head in domain-IL, earlier classes only in class-IL."""
+    learner, method, stream = _between_tasks("lwf", scenario, {"lam": 0.7})
+    assert isinstance(method, lwf.LwF)
+    batch = train_batch(stream[1], torch.arange(16))
+    logits = learner(batch.x, batch.task_ids)
+    previous = Learner.build("mlp-16x1", stream, 0)
+    previous.load_state_dict(method.previous_)
+    ids = torch.zeros(16, dtype=torch.long) if scenario == "task" else batch.task_ids
+    with torch.no_grad():
+        target = previous(batch.x, ids)
+    if scenario == "class":
+        target[:, 2:] = MASKED  # task 0's classes are units 0 and 1
+    current = learner(batch.x, ids)
+    expected = 0.7 * _distill.distillation_loss(current, target, 2.0)
+    value = method.penalty(batch, logits)
+    assert value is not None and torch.isclose(value, expected)
+    assert float(value.detach()) > 0
+
+
+def test_lwf_in_class_incremental_learning_gives_new_classes_no_target_mass() -> None:
+    learner, method, stream = _between_tasks("lwf", "class")
+    assert isinstance(method, lwf.LwF)
+    batch = train_batch(stream[1], torch.arange(16))
+    target = _distill.previous_logits(learner, method.previous_, batch.x, batch.task_ids, method.earlier_classes_)
+    probs = torch.softmax(target / 2, 1)
+    assert float(probs[:, list(stream[1].classes)].max()) == 0.0
+    assert torch.allclose(probs.sum(1), torch.ones(16))
+
+
+def test_icarl_keeps_its_exemplar_budget_and_classifies_by_the_nearest_mean() -> None:
+    learner, method, stream = _run("icarl", "class", {"memory": 30})
+    assert isinstance(method, icarl.ICaRL)
+    per_class = torch.bincount(_buffer.keys(method.exemplars_))
+    assert per_class.tolist() == [5] * 6  # K / classes seen = 30 / 6
+    assert _buffer.size(method.exemplars_) <= 30
+    # the classifier: distances to the stored means, nearest wins
+    x = train_batch(stream[0], torch.arange(8)).x
+    features = F.normalize(learner.features(x), dim=1)
+    expected = method.mean_classes_[torch.cdist(features, method.means_).argmin(1)]
+    assert torch.equal(method.predict(x, torch.zeros(8, dtype=torch.long)), expected)  # type: ignore[arg-type]
+    assert torch.allclose(method.means_.norm(dim=1), torch.ones(6))
+
+
+def test_icarl_trains_on_its_binary_cross_entropy_with_distillation() -> None:
+    """The loop's loss plus iCaRL's penalty is exactly the BCE of iCaRL's Alg. 3: σ of the
+    previous network as targets for the earlier classes, one-hot for the new ones, over the
+    classes seen so far (the masked future units contribute exactly zero)."""
+    learner, method, stream = _between_tasks("icarl", "class", {"memory": 30})
+    assert isinstance(method, icarl.ICaRL)
+    batch = train_batch(stream[1], torch.arange(10))
+    logits = learner(batch.x, batch.task_ids)
+    total = learner.loss(logits, batch.y) + method.penalty(batch, logits)
+    previous = Learner.build("mlp-16x1", stream, 0)
+    previous.load_state_dict(method.previous_)
+    with torch.no_grad():
+        old = torch.sigmoid(previous(batch.x, batch.task_ids)[:, :2])
+    targets = torch.cat([old, F.one_hot(batch.y - 2, 2).float()], dim=1)
+    expected = F.binary_cross_entropy_with_logits(logits[:, :4], targets, reduction="none").sum(1).mean()
+    assert torch.isclose(total, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "scenario"), [("lwf", "task"), ("lwf", "domain"), ("lwf", "class"),
+                                              ("icarl", "class")])
+def test_split_mnist_runs_in_every_scenario_the_method_declares(name: str, scenario: str, fake_mnist: Path) -> None:
+    stream = lifelong.streams.split_mnist(scenario=scenario)
+    result = lifelong.run(stream, name, "mlp-16x1", epochs=1, batch_size=32, lr=0.05)
+    assert result.matrix.values.shape == (6, 5)
+
+
+def test_icarl_refuses_task_and_domain_incremental_learning() -> None:
+    for scenario in (Scenario.TASK, Scenario.DOMAIN):
+        stream = lifelong.streams.synthetic(tasks=2, examples=16, scenario=scenario.value)
+        with pytest.raises(ScenarioError, match="'icarl' does not support .* it supports: class"):
+            lifelong.run(stream, "icarl", "mlp-16x1")
