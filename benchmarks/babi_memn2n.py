@@ -10,7 +10,7 @@ lowest training error; here each task is trained once per seed (``--seeds`` aver
 Measured 2026-11-23, one seed, 20 epochs: mean error 28.9 % (tasks 2, 3, 16, 17, 19 above 50 %). A
 linear start (no attention softmax for the first 600 steps) did not help tasks 2, 6, 16 in a check.
 
-    python -m benchmarks.babi_memn2n [--epochs 20] [--tasks 1,2,...] [--seeds 1]
+    python benchmarks/babi_memn.py2n [--epochs 20] [--tasks 1,2,...] [--seeds 1]
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import argparse
 import statistics
 
+from _harness import machine_line, mean_std
+
 import lifelong
-from benchmarks._harness import machine_line, mean_std
 
 PUBLISHED = {"MemN2N (PE LS RN)": 15.2, "LSTM": 51.3}
 

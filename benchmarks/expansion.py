@@ -14,12 +14,12 @@ Three tables, each from a preset in ``configs/``:
 Methods not registered yet are listed as such. Full protocol (hours on one thread; seeds from the presets:
 3, 3 and 5)::
 
-    python -m benchmarks.expansion
-    python -m benchmarks.expansion --table agem-pnn --seeds 5
+    python benchmarks/expansion.py
+    python benchmarks/expansion.py --table agem-pnn --seeds 5
 
 Smoke run that checks the wiring in about a minute (numbers not comparable)::
 
-    python -m benchmarks.expansion --quick --seeds 1
+    python benchmarks/expansion.py --quick --seeds 1
 
 Measured so far (1 thread, a shared 2-core machine at load 3): ``--table agem-pnn --seeds 1`` gives
 ACC 76.91 with BWT 0.00 and 13.5M parameters after 17 columns, in 447 s (mostly evaluation: every
@@ -37,7 +37,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from benchmarks._harness import CONFIGS, machine_line, mean_std
+from _harness import CONFIGS, machine_line, mean_std
+
 from lifelong._registry import METHODS
 from lifelong.api import build_method, build_stream, run
 from lifelong.config import TrainConfig

@@ -7,7 +7,7 @@ lifelong permutes per batch from one shared uint8 copy, through its sampler, hea
 Runs alternate, ``--repeats`` each; we print the median
 times, their ratio (target <= 1.10) and both final accuracies (equal to within noise).
 
-    python -m benchmarks.loop_overhead [--repeats 3] [--threads 1]
+    python benchmarks/loop_overhead.py [--repeats 3] [--threads 1]
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import time
 
 import torch
 import torch.nn.functional as F
+from _harness import machine_line
 from torch import nn
 
 import lifelong
-from benchmarks._harness import machine_line
 from lifelong.streams.permuted import permutations
 from lifelong.streams.task import eval_batch
 
