@@ -62,7 +62,9 @@ def train(
         for step, batch in enumerate(_phase_batches(phase, tc, data_order)):
             batch = method.batch(batch)
             logits = learner(batch.x, batch.task_ids)
-            loss = learner.loss(logits, batch.y)
+            loss = method.loss(batch, logits)
+            if loss is None:
+                loss = learner.loss(logits, batch.y)
             extra = method.penalty(batch, logits)
             if extra is not None:
                 loss = loss + extra

@@ -114,6 +114,10 @@ class Method:
         """Each step: return the batch to train on (replay mixes memory in). Must not mutate ``batch``."""
         return batch
 
+    def loss(self, batch: Batch, logits: Tensor) -> Tensor | None:
+        """Each step: replace the task loss (iCaRL's binary cross-entropy), or None for the learner's."""
+        return None
+
     def penalty(self, batch: Batch, logits: Tensor) -> Tensor | None:
         """Each step: an extra loss term, or None. Must not call backward."""
         return None

@@ -26,8 +26,8 @@ class ICaRL(Method):
     - Representation learning (Alg. 3): the new classes' data plus the exemplars (mixed into each
       batch in the proportion they have in the union, as if drawn from it), trained with the
       binary cross-entropy over the classes seen so far: one-hot targets for the new classes,
-      σ(z_old/T) of the previous network for the old ones (distillation). The loop's cross-entropy
-      is cancelled in ``penalty`` so this *is* the loss. T = 1 in the paper; arXiv 1904.07734's code
+      σ(z_old/T) of the previous network for the old ones (distillation), returned by the ``loss``
+      hook in place of the cross-entropy. T = 1 in the paper; arXiv 1904.07734's code
       (Table A) uses T = 2.
     - Exemplar management: m = K / (classes seen) per class; old sets keep their first m
       (Alg. 5); a new class gets m exemplars chosen by herding (Alg. 4, :func:`herding`).
@@ -54,14 +54,13 @@ class ICaRL(Method):
         replayed = _buffer.sample(self.exemplars_, round(len(batch) * self._ratio), self.rng)
         return batch if replayed is None else Batch.concat([batch, replayed])
 
-    def penalty(self, batch: Batch, logits: Tensor) -> Tensor:
+    def loss(self, batch: Batch, logits: Tensor) -> Tensor:
         targets = F.one_hot(batch.y, logits.shape[1]).to(logits.dtype)
         if self.previous_:
             old = self.earlier_classes_
             previous = _distill.previous_logits(self.learner, self.previous_, batch.x, batch.task_ids, old)
             targets[:, old] = torch.sigmoid(previous[:, old] / self.temperature)
-        bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(1).mean()
-        return bce - self.learner.loss(logits, batch.y)
+        return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(1).mean()
 
     def after_task(self, task: Task) -> None:
         new_classes = torch.tensor(task.classes)
