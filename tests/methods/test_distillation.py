@@ -129,14 +129,15 @@ def test_icarl_keeps_its_exemplar_budget_and_classifies_by_the_nearest_mean() ->
 
 
 def test_icarl_trains_on_its_binary_cross_entropy_with_distillation() -> None:
-    """The loop's loss plus iCaRL's penalty is exactly the BCE of iCaRL's Alg. 3: σ of the
-    previous network as targets for the earlier classes, one-hot for the new ones, over the
+    """iCaRL's loss hook is exactly the BCE of iCaRL's Alg. 3 (it replaces the cross-entropy): σ of
+    the previous network as targets for the earlier classes, one-hot for the new ones, over the
     classes seen so far (the masked future units contribute exactly zero)."""
     learner, method, stream = _between_tasks("icarl", "class", {"memory": 30})
     assert isinstance(method, icarl.ICaRL)
     batch = train_batch(stream[1], torch.arange(10))
     logits = learner(batch.x, batch.task_ids)
-    total = learner.loss(logits, batch.y) + method.penalty(batch, logits)
+    total = method.loss(batch, logits)
+    assert method.penalty(batch, logits) is None
     previous = Learner.build("mlp-16x1", stream, 0)
     previous.load_state_dict(method.previous_)
     with torch.no_grad():
