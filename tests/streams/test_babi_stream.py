@@ -80,3 +80,11 @@ def test_memn2n_learns_single_supporting_fact() -> None:
     result = lifelong.run(stream, "finetune", seed=0)  # the stream's suited training: Adam, 20 epochs
     assert result.config["model"] == "memn2n"  # the stream's suited model
     assert result.matrix.values[1, 0] > 0.9
+
+
+@pytest.mark.parametrize("method", ["ewc", "er"])
+def test_methods_of_other_families_run_on_babi_unchanged(method: str) -> None:
+    stream = lifelong.streams.babi(tasks=(1, 6), examples=60, test_examples=30)
+    result = lifelong.run(stream, method, epochs=2, seed=0)
+    assert result.matrix.values.shape == (3, 2) and result.config["method"] == method
+    assert result.method_bytes > 0  # the method really kept state (anchors and importances, or a memory)

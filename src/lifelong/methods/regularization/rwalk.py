@@ -1,0 +1,124 @@
+"""Riemannian walk (Chaudhry et al., arXiv 1801.10112): moving-average Fisher plus a KL-normalised path score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lifelong.methods.base import register
+from lifelong.methods.regularization._importance import (
+    Consolidation,
+    Params,
+    PathIntegral,
+    evaluation,
+    fisher_terms,
+    gradient_moments,
+    minmax,
+    snapshot,
+    zeros_like,
+)
+from lifelong.models.learner import Learner
+from lifelong.streams.task import Batch, Task
+
+
+@register("rwalk", family="regularization")
+@dataclass
+class RWalk(Consolidation):
+    """L̃^k(θ) = L^k(θ) + λ Σ_i (F_i^{t_{k−1}} + s_i^{t_{k−1}}) (θ_i − θ_i^{k−1})²  (arXiv 1801.10112, Sec. 4).
+
+    - F: the EWC++ Fisher (Sec. 4.1), a moving average F ← α F_new + (1 − α) F updated every ``every``
+      steps (the authors' ``fisher_update_after``) with F_new the per-example empirical Fisher of
+      the current mini-batch (squared per-example gradients, vectorised; never the squared batch
+      gradient). It carries over from task to task.
+    - s: the path score (Sec. 4.2), Σ over intervals of ``every`` steps of
+      max(0, Σ_steps −g Δθ) / (½ F (Δθ_interval)² + ε): the task-loss decrease credited to a
+      parameter, normalised by the KL divergence ½ F Δθ² its move caused (the Riemannian distance).
+      g is the task-loss gradient alone, as the authors' ``vanilla_gradients``.
+    - Scores are averaged over tasks, s ← ½ (s + s_task) (Sec. 4.2), so old tasks neither dominate
+      nor vanish; the anchor is the latest parameters.
+    ``normalize`` scales F and s each to [0, 1] by their min and max before they are added, as the
+    authors' released code does (facebookresearch/agem ``normalize_fisher_at_minima``,
+    ``normalize_scores``); the paper does not mention it, so it is off by default.
+    """
+
+    lam: float = 1.0  # λ
+    half: bool = False  # the paper writes λ·Σ (F + s)(θ−θ*)², no ½
+    alpha: float = 0.9  # α, weight of the newest Fisher estimate in the moving average
+    eps: float = 1e-3  # ε, in the score's denominator ½ F Δθ² + ε
+    every: int = 10  # steps per Fisher update and per score interval
+    normalize: bool = False  # min-max scale F and s to [0, 1] (the authors' code)
+
+    paper = ("arXiv 1801.10112, Sec. 4: λ Σ (F + s)(θ − θ*)², F the EWC++ moving-average Fisher, "
+             "s = Σ max(0, −gΔθ)/(½FΔθ² + ε) averaged over tasks")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.alpha <= 1:
+            raise ValueError(f"alpha (α) must be in (0, 1], got {self.alpha}")
+        if self.eps <= 0:
+            raise ValueError(f"eps (ε) must be positive, got {self.eps}")
+        if self.every < 1:
+            raise ValueError(f"every must be at least 1, got {self.every}")
+
+    def setup(self, learner: Learner) -> None:
+        super().setup(learner)
+        self.fisher_: Params = {}  # F, moving average over the whole stream
+        self.score_: Params = {}  # s, averaged over the finished tasks
+        self.task_score_: Params = {}  # s of the current task so far
+        self.window_: Params = {}  # Σ −g Δθ over the current interval
+        self.mark_: Params = {}  # θ at the start of the current interval
+        self.steps_ = 0  # steps of the current task
+        self._path: PathIntegral | None = None
+        self._estimate: Params | None = None
+
+    def before_task(self, task: Task) -> None:
+        self.mark_ = snapshot(self.learner)
+        self.task_score_ = zeros_like(self.mark_)
+        self.window_ = zeros_like(self.mark_)
+        self.steps_ = 0
+        self._path = PathIntegral(self.learner)
+
+    def after_backward(self, batch: Batch) -> None:
+        if self._path is None:
+            self._path = PathIntegral(self.learner)
+        self._path.grads = self.task_gradients()
+        if not self.fisher_ or (self.steps_ + 1) % self.every == 0:
+            self._estimate = self._batch_fisher(batch)
+
+    def after_step(self) -> None:
+        assert self._path is not None
+        self._path.step(self.window_)
+        self.steps_ += 1
+        if not self.fisher_ and self._estimate is not None:  # the very first step: start the average
+            self.fisher_, self._estimate = self._estimate, None
+        if self.steps_ % self.every == 0:
+            self._close_interval()
+
+    def after_task(self, task: Task) -> None:
+        if self.steps_ % self.every:
+            self._close_interval()
+        s = self.task_score_ if not self.score_ else {n: (self.score_[n] + v) / 2 for n, v in self.task_score_.items()}
+        self.score_ = s
+        fisher = self.fisher_ or zeros_like(s)  # no step taken yet: no Fisher estimate either
+        fisher, score = (minmax(fisher), minmax(s)) if self.normalize else (fisher, s)
+        self.consolidate({n: fisher[n] + score[n] for n in score}, keep=False)
+
+    def _close_interval(self) -> None:
+        """Score the interval with the current F, then fold the newest Fisher estimate into F."""
+        now = snapshot(self.learner)
+        for n, w in self.window_.items():
+            distance = 0.5 * self.fisher_[n] * (now[n] - self.mark_[n]).square() + self.eps
+            self.task_score_[n].add_((w / distance).clamp_min(0))
+            w.zero_()
+        self.mark_ = now
+        if self._estimate is not None:
+            for n, f in self.fisher_.items():
+                f.mul_(1 - self.alpha).add_(self._estimate[n], alpha=self.alpha)
+            self._estimate = None
+
+    def _batch_fisher(self, batch: Batch) -> Params:
+        """Empirical Fisher of one mini-batch from its per-example gradients, at the pre-step parameters."""
+        out = zeros_like(snapshot(self.learner))
+        with evaluation(self.learner):
+            gradient_moments(self.learner, batch.x, batch.task_ids, fisher_terms(self.learner, batch, "empirical",
+                                                                                  self.rng), 2, out)
+        return {n: v / len(batch) for n, v in out.items()}
