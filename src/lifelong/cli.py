@@ -27,13 +27,16 @@ from lifelong.observers import Progress
 from lifelong.options import options_of, resolve
 from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line, summary_table
 
-# The lecture's demonstration (permuted MNIST, 5 tasks, task 1 the identity, the homework's network
-# and optimiser) with one epoch per task so that it finishes in a few minutes on 2 cores.
+# The lecture's demonstration: permuted MNIST, 5 tasks, task 1 the identity, the homework's network
+# (784-1024-512-256-10) with one epoch per task so it finishes in a few minutes on 2 cores. Adam at 1e-3
+# (not the homework's 1e-4, which needs its 10 epochs) so one epoch learns each task well; EWC with the
+# homework's un-halved penalty λ·Σ F (θ−θ*)², λ = 1000, Fisher over 1000 training examples per task.
+# Measured 2026-11-23: finetune ACC 76.8 / BWT -25.0, EWC ACC 95.5 / BWT 0.0 at about finetune's time.
 DEMO_STREAM = "permuted-mnist"
 DEMO_MODEL = "mlp-1024-512-256"
-DEMO_TRAIN = {"optimizer": "adam", "lr": 1e-4, "epochs": 1, "batch_size": 128}
+DEMO_TRAIN = {"optimizer": "adam", "lr": 1e-3, "epochs": 1, "batch_size": 128}
 DEMO_METHODS = ("finetune", "ewc", "joint")
-DEMO_METHOD_PARAMS: dict[str, dict[str, Any]] = {"ewc": {"lam": 100.0}}
+DEMO_METHOD_PARAMS: dict[str, dict[str, Any]] = {"ewc": {"lam": 1000.0, "half": False, "samples": 1000}}
 
 SHORTCUTS = {  # --flag -> (section, key)
     "tasks": ("stream", "tasks"), "scenario": ("stream", "scenario"), "examples": ("stream", "examples"),
