@@ -31,7 +31,7 @@ from lifelong.report.tables import comparison_table, header, matrix_table, metri
 # (784-1024-512-256-10) with one epoch per task so it finishes in a few minutes on 2 cores. Adam at 1e-3
 # (not the homework's 1e-4, which needs its 10 epochs) so one epoch learns each task well; EWC with the
 # homework's un-halved penalty λ·Σ F (θ−θ*)², λ = 1000, Fisher over 1000 training examples per task.
-# Measured 2026-11-23: finetune ACC 76.8 / BWT -25.0, EWC ACC 95.5 / BWT 0.0 at about finetune's time.
+# Measured 2026-11-23: finetune ACC 76.8 / BWT -25.0, EWC 95.5 / 0.0 at finetune's time, joint 96.3; 3 min.
 DEMO_STREAM = "permuted-mnist"
 DEMO_MODEL = "mlp-1024-512-256"
 DEMO_TRAIN = {"optimizer": "adam", "lr": 1e-3, "epochs": 1, "batch_size": 128}
@@ -186,8 +186,9 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
     elif len(results) > 1:
         print("\n" + comparison_table(results))
     if demo:
-        print("\nFinetune forgets earlier permutations (BWT < 0); joint training on all tasks at once shows the "
-              "model has the capacity for all of them (the upper bound).")
+        print("\nFinetune forgets earlier permutations (BWT < 0); EWC guards the weights that mattered to earlier "
+              "tasks and keeps most of them; joint training on all tasks at once shows the model has the capacity "
+              "for all of them (the upper bound).")
     if args.json:
         payload: Any = results[0] if len(results) == 1 else results
         with open(args.json, "w") as f:
