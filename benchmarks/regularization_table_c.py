@@ -36,23 +36,18 @@ from lifelong.result import Result
 PRESET = "agem-permuted-mnist"
 QUICK = {"stream": {"tasks": 3, "examples": 200}}
 
+# Found by running this protocol (one seed) and by reading facebookresearch/agem's model.py. Before we used the
+# whole training split per task (we first ran 1000 examples, as often quoted), finetune sat at 55 and RWalk at 61.
 WHY = {
-    "finetune": "the authors' TensorFlow model starts from truncated-normal weights (std 0.1) and biases 0.1, "
-                "PyTorch's default is about 5x smaller; in one pass of 100 SGD steps this decides how far each "
-                "task is learned: after task 1 we reach 0.44-0.52 with PyTorch's init and 0.80-0.82 with theirs "
-                "(--init authors), and ACC and forgetting follow; with their init finetune is 56-60, still above "
-                "their 47.95, forgetting 0.22-0.25 against their 0.51",
-    "ewc": "the authors' EWC is not the paper's: its Fisher is a moving average of squared mini-batch gradients "
-           "during training, min-max scaled to [0, 1], replaced after each task under one anchor; ours is the "
-           "paper's (per-task Fisher of per-example gradients, one anchor per task). With λ = 10 ours is more "
-           "intransigent than finetune (see the column) while forgetting only a little less. Checked and "
-           "ruled out: SGD instability (lr·2λ·max F stays below 2, about 1.2-1.3)",
-    "mas": "mostly initialisation and seed: with the authors' init, seed 0 gives 69.7 (paper 69.85) and seed 1 "
-           "58.2; MAS is strongly seed-dependent in this one-pass protocol. The authors' MAS also replaces Ω "
-           "after each task; the MAS paper (and we) sum it",
-    "rwalk": "unexplained: with the authors' initialisation we get 60-62 (paper 85.8). Checked: their score "
-             "update s += (s + s_task)/2 instead of the paper's average (+1 point), their squared mini-batch "
-             "Fisher instead of the per-example one (no change), SGD stability (fine)",
+    "ewc": "ours forgets less (0.21 against 0.29): the authors' EWC is not the paper's, its Fisher is a moving "
+           "average of squared mini-batch gradients, min-max scaled to [0, 1] and replaced after each task under "
+           "one anchor, so old tasks lose their protection; ours keeps the paper's penalty per finished task",
+    "mas": "ours forgets far less (0.07 against 0.27): the authors' MAS replaces Ω after each task (one anchor, "
+           "only the latest task guarded) and takes |gradient| of batch sums; the MAS paper, and we, sum Ω over "
+           "tasks, from per-example |gradients|",
+    "rwalk": "about one single run's spread; we average scores over tasks as the paper (Sec. 4.2) where the "
+             "authors' code accumulates s += (s + s_task)/2, worth about +1 point in our check",
+    "finetune": "one seed against the mean of 5",
 }
 
 

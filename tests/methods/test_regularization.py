@@ -121,7 +121,8 @@ def test_ewc_penalty_equals_the_closed_form_on_two_parameters(half: bool) -> Non
     assert float(model.a.grad) == pytest.approx(2 * s * (0.5 * (-1 - 1) + 1.5 * (-1 - 0.25)), rel=1e-12)
     assert float(model.b.grad) == pytest.approx(2 * s * (2.0 * (0.5 + 2) + 0.1 * (0.5 - 4)), rel=1e-12)
     # The task gradient (for path integrals) removes exactly the penalty's gradient.
-    assert all(float(g) == pytest.approx(0.0, abs=1e-12) for g in ewc.task_gradients() if g is not None)
+    buffers = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
+    assert all(float(g) == pytest.approx(0.0, abs=1e-12) for g in ewc.task_gradients(buffers) if g is not None)
 
 
 def test_ewc_keeps_one_anchor_per_task_online_ewc_one_running_fisher() -> None:
@@ -310,6 +311,26 @@ def test_rwalk_averages_task_scores_over_tasks() -> None:
     for name, s in rwalk.score_.items():
         torch.testing.assert_close(s, (first[name] + rwalk.task_score_[name]) / 2)
         torch.testing.assert_close(rwalk.importances_[0][name], rwalk.fisher_[name] + s)
+
+
+@pytest.mark.parametrize("scenario", ["task", "class"])
+def test_rwalk_reads_the_per_example_fisher_off_the_training_step(scenario: str) -> None:
+    """The tap on the loop's own forward/backward gives the same Fisher as a separate per-example estimate."""
+    stream = ll.streams.synthetic(tasks=2, scenario=scenario, seed=3)
+    learner = Learner.build("mlp-8x2", stream, 0)
+    rwalk = RWalk(lam=1.0, every=1)
+    rwalk.attach(learner, 0, stream.scenario)
+    learner.begin_task(stream[0])
+    rwalk.before_task(stream[0])
+    batch = train_batch(stream[0], torch.arange(24))
+    learner.loss(learner(batch.x, batch.task_ids), batch.y).backward()
+    tapped = rwalk._batch_fisher(batch)
+    separate = {n: torch.zeros_like(p) for n, p in trainable(learner).items()}
+    gradient_moments(learner, batch.x, batch.task_ids, fisher_terms(learner, batch, "empirical", torch.Generator()),
+                     2, separate)
+    for name, value in tapped.items():
+        torch.testing.assert_close(value, separate[name] / len(batch))
+    assert sum(float(v.sum()) for v in tapped.values()) > 0
 
 
 def test_rwalk_through_the_loop_scores_parameters_that_reduced_the_loss() -> None:

@@ -6,14 +6,22 @@ from lifelong.methods.baselines.cumulative import Cumulative
 from lifelong.methods.baselines.finetune import Finetune
 from lifelong.methods.baselines.independent import Independent
 from lifelong.methods.baselines.joint import Joint
+from lifelong.methods.regularization import EWC, L2, MAS, SCP, SI, OnlineEWC, RWalk
 
 __all__ = [
+    "EWC",
+    "L2",
+    "MAS",
+    "SCP",
+    "SI",
     "Cumulative",
     "Finetune",
     "Independent",
     "Joint",
     "Method",
+    "OnlineEWC",
     "Phase",
+    "RWalk",
     "ScenarioError",
     "distillation",
     "expansion",

@@ -174,6 +174,53 @@ def _linear_moments(learner: nn.Module, x: Tensor, task_id: int, terms: Sequence
     return done
 
 
+class LinearTap:
+    """Watches the training loop's own forward and backward: each linear layer's input and output gradient.
+
+    Armed for one step, it gives that step's per-example empirical Fisher of the linear layers at no
+    extra forward or backward: the loop's loss is the batch mean of per-example losses, so the gradient
+    at a layer's output is δ_n = (1/B) ∂ℓ_n/∂out_n and Σ_n (∂ℓ_n/∂W)² / B = B (δ²)ᵀ(a²). It observes only;
+    layers it cannot factor (called twice, or on part of the batch) are left to :func:`gradient_moments`.
+    """
+
+    def __init__(self, learner: nn.Module, names: set[str]) -> None:
+        self.armed = False
+        self.inputs: dict[str, list[Tensor]] = {}
+        self.deltas: dict[str, list[Tensor]] = {}
+        self.handles = [module.register_forward_hook(self._recorder(prefix))
+                        for prefix, module in learner.named_modules()
+                        if type(module) is nn.Linear and (f"{prefix}.weight" in names or f"{prefix}.bias" in names)]
+
+    def _recorder(self, key: str) -> Callable[..., None]:
+        def record(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+            if self.armed and output.requires_grad:
+                self.inputs.setdefault(key, []).append(inputs[0].detach())
+                output.register_hook(lambda g: self.deltas.setdefault(key, []).append(g.detach()))
+        return record
+
+    def fisher(self, batch_size: int, out: Params) -> set[str]:
+        """Add the armed step's empirical Fisher of the linear layers to ``out``; returns the names done."""
+        done: set[str] = set()
+        for key, inputs in self.inputs.items():
+            deltas = self.deltas.get(key, [])
+            if len(inputs) != 1 or len(deltas) != 1 or inputs[0].dim() != 2 or len(inputs[0]) != batch_size:
+                continue
+            d = deltas[0].square().mul_(batch_size)
+            if f"{key}.weight" in out:
+                out[f"{key}.weight"].addmm_(d.T, inputs[0].square())
+            if f"{key}.bias" in out:
+                out[f"{key}.bias"].add_(d.sum(0))
+            done |= {f"{key}.weight", f"{key}.bias"}
+        self.armed = False
+        self.inputs, self.deltas = {}, {}
+        return done
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+
 def _func_moments(learner: nn.Module, names: list[str], x: Tensor, task_id: int, terms: Sequence[Term],
                   power: int, out: Params) -> None:
     """Per-sample gradients of the ``names`` parameters with ``torch.func`` (vmap over examples, in chunks)."""
@@ -331,6 +378,34 @@ def merge_anchors(importances: Sequence[Params], anchors: Sequence[Params]) -> Q
     return Quadratic(precision, centre, constant)
 
 
+class _AnchorPenalty(torch.autograd.Function):
+    """Σ_i A_i (θ_i − μ_i)² whose gradient 2 A(θ − μ) reuses the forward pass's A(θ − μ).
+
+    Three passes over the parameters forward, written into buffers kept from step to step, and one
+    backward, against about nine freshly allocated ones through autograd's elementwise ops: the penalty
+    is on every step's path, over every parameter, and on a CPU a fresh large tensor costs page faults.
+    The buffers are the method's and are rewritten by the next call: one penalty per backward, as the
+    loop calls it.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, quadratic: Quadratic, names: list[str], scratch: dict[str, tuple[Tensor, Tensor]],
+                *params: Tensor) -> Tensor:
+        value = torch.zeros((), dtype=params[0].dtype)
+        for name, p in zip(names, params, strict=True):
+            offset, pull = scratch[name]
+            torch.sub(p, quadratic.centre[name], out=offset)
+            torch.mul(offset, quadratic.precision[name], out=pull)
+            value += torch.dot(pull.flatten(), offset.flatten())
+        ctx.pulls = [scratch[name][1] for name in names]
+        return value
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
+        factor = 2 * float(grad_output)
+        return (None, None, None, *(pull * factor for pull in ctx.pulls))
+
+
 @dataclass
 class Consolidation(Method):
     """Base of the family: anchors, importances and the penalty s·Σ_t Σ_i b_{t,i}(θ_i − θ*_{t,i})².
@@ -361,6 +436,8 @@ class Consolidation(Method):
         self.importances_: list[Params] = []
         self.anchors_: list[Params] = []
         self._quadratic: Quadratic | None = None
+        self._pulls: dict[str, Tensor] = {}  # A(θ − μ) at this step's starting point, from penalty()
+        self._scratch: dict[str, tuple[Tensor, Tensor]] = {}  # per parameter: θ − μ and A(θ − μ)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
@@ -391,34 +468,37 @@ class Consolidation(Method):
 
     def penalty(self, batch: Batch, logits: Tensor) -> Tensor | None:
         q = self.quadratic()
+        self._pulls = {}
         if q is None or self.lam == 0:
             return None
         params = trainable(self.learner)
-        total = torch.zeros(())
-        for name, a in q.precision.items():
-            if name in params:
-                total = total + ((params[name] - q.centre[name]).square() * a).sum()
-        return self.scale * (total + q.constant)
+        names = [n for n in q.precision if n in params]
+        if not names:
+            return None
+        for n in names:
+            if n not in self._scratch or self._scratch[n][0].shape != params[n].shape:
+                self._scratch[n] = (torch.empty_like(params[n].detach()), torch.empty_like(params[n].detach()))
+        value = _AnchorPenalty.apply(q, names, self._scratch, *(params[n] for n in names))
+        self._pulls = {n: self._scratch[n][1] for n in names}
+        return self.scale * (value + q.constant)
 
-    def task_gradients(self) -> list[Tensor | None]:
+    def task_gradients(self, out: Params) -> list[Tensor | None]:
         """Gradients of the task loss alone: ``.grad`` minus the penalty's own gradient 2s·A(θ − μ).
 
-        Path integrals (SI, RWalk) credit a parameter with the decrease of the *task* loss only, as
-        in the authors' code (ganguli-lab/pathint ``unreg_grads``; facebookresearch/agem
-        ``vanilla_gradients``); the penalty's gradient is known in closed form, so no second backward.
+        Path integrals (SI, RWalk) credit a parameter with the decrease of the *task* loss only, as in
+        the authors' code (ganguli-lab/pathint ``unreg_grads``; facebookresearch/agem
+        ``vanilla_gradients``). The penalty's gradient is known in closed form, and this step's
+        A(θ − μ) is kept from :meth:`penalty`, so it costs one pass into ``out`` (buffers by name)
+        and no second backward.
         """
-        params = list(trainable(self.learner).items())
-        grads = [None if p.grad is None else p.grad.detach() for _, p in params]
-        q = self.quadratic()
-        if q is None or self.lam == 0:
-            return grads
-        out: list[Tensor | None] = []
-        for (name, p), g in zip(params, grads, strict=True):
-            if g is None or name not in q.precision:
-                out.append(g)
+        grads: list[Tensor | None] = []
+        for name, p in trainable(self.learner).items():
+            pull = self._pulls.get(name)
+            if p.grad is None or pull is None:
+                grads.append(None if p.grad is None else p.grad.detach())
             else:
-                out.append(g - (2 * self.scale) * q.precision[name] * (p.detach() - q.centre[name]))
-        return out
+                grads.append(torch.add(p.grad.detach(), pull, alpha=-2 * self.scale, out=out[name]))
+        return grads
 
 
 # -- path integrals ---------------------------------------------------------------------------------
@@ -427,19 +507,25 @@ class PathIntegral:
 
     ``g`` is the task-loss gradient at the step's starting point and Δθ the step's actual change, so
     the sum is the first-order contribution of each parameter to the decrease of the task loss.
-    Scratch only: the running sums live in the method's state.
+    Scratch only (the running sums live in the method's state); its buffers are reused every step.
     """
 
     def __init__(self, learner: nn.Module) -> None:
         self.learner = learner
         self.previous = snapshot(learner)
+        self.delta = zeros_like(self.previous)
+        self.buffers = zeros_like(self.previous)  # for the task gradients of the current step
         self.grads: list[Tensor | None] = []
+
+    def capture(self, method: Consolidation) -> None:
+        """After backward: this step's task-loss gradients."""
+        self.grads = method.task_gradients(self.buffers)
 
     def step(self, omega: Params) -> None:
         """After an optimizer step: add −g·Δθ to ``omega`` and remember the new parameters."""
         for (name, p), g in zip(trainable(self.learner).items(), self.grads, strict=True):
             now = p.detach()
             if g is not None:
-                omega[name].addcmul_(g, now - self.previous[name], value=-1.0)
+                torch.sub(now, self.previous[name], out=self.delta[name])
+                omega[name].addcmul_(g, self.delta[name], value=-1.0)
             self.previous[name].copy_(now)
-

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from lifelong.methods.base import register
 from lifelong.methods.regularization._importance import (
     Consolidation,
+    LinearTap,
     Params,
     PathIntegral,
     evaluation,
@@ -14,6 +17,7 @@ from lifelong.methods.regularization._importance import (
     gradient_moments,
     minmax,
     snapshot,
+    trainable,
     zeros_like,
 )
 from lifelong.models.learner import Learner
@@ -27,8 +31,9 @@ class RWalk(Consolidation):
 
     - F: the EWC++ Fisher (Sec. 4.1), a moving average F ← α F_new + (1 − α) F updated every ``every``
       steps (the authors' ``fisher_update_after``) with F_new the per-example empirical Fisher of
-      the current mini-batch (squared per-example gradients, vectorised; never the squared batch
-      gradient). It carries over from task to task.
+      the current mini-batch (squared per-example gradients, never the squared batch gradient),
+      read off the training step's own forward and backward (:class:`LinearTap`). It carries over
+      from task to task.
     - s: the path score (Sec. 4.2), Σ over intervals of ``every`` steps of
       max(0, Σ_steps −g Δθ) / (½ F (Δθ_interval)² + ε): the task-loss decrease credited to a
       parameter, normalised by the KL divergence ½ F Δθ² its move caused (the Riemannian distance).
@@ -68,6 +73,7 @@ class RWalk(Consolidation):
         self.mark_: Params = {}  # θ at the start of the current interval
         self.steps_ = 0  # steps of the current task
         self._path: PathIntegral | None = None
+        self._tap: LinearTap | None = None
         self._estimate: Params | None = None
 
     def before_task(self, task: Task) -> None:
@@ -76,24 +82,30 @@ class RWalk(Consolidation):
         self.window_ = zeros_like(self.mark_)
         self.steps_ = 0
         self._path = PathIntegral(self.learner)
+        self._tap = LinearTap(self.learner, set(self.mark_))
+        self._tap.armed = self._estimate_due()
 
     def after_backward(self, batch: Batch) -> None:
         if self._path is None:
             self._path = PathIntegral(self.learner)
-        self._path.grads = self.task_gradients()
-        if not self.fisher_ or (self.steps_ + 1) % self.every == 0:
+        self._path.capture(self)
+        if self._estimate_due():
             self._estimate = self._batch_fisher(batch)
 
     def after_step(self) -> None:
-        assert self._path is not None
+        assert self._path is not None and self._tap is not None
         self._path.step(self.window_)
         self.steps_ += 1
         if not self.fisher_ and self._estimate is not None:  # the very first step: start the average
             self.fisher_, self._estimate = self._estimate, None
         if self.steps_ % self.every == 0:
             self._close_interval()
+        self._tap.armed = self._estimate_due()
 
     def after_task(self, task: Task) -> None:
+        if self._tap is not None:
+            self._tap.remove()
+            self._tap = None
         if self.steps_ % self.every:
             self._close_interval()
         s = self.task_score_ if not self.score_ else {n: (self.score_[n] + v) / 2 for n, v in self.task_score_.items()}
@@ -103,22 +115,37 @@ class RWalk(Consolidation):
         self.consolidate({n: fisher[n] + score[n] for n in score}, keep=False)
 
     def _close_interval(self) -> None:
-        """Score the interval with the current F, then fold the newest Fisher estimate into F."""
-        now = snapshot(self.learner)
-        for n, w in self.window_.items():
-            distance = 0.5 * self.fisher_[n] * (now[n] - self.mark_[n]).square() + self.eps
-            self.task_score_[n].add_((w / distance).clamp_min(0))
+        """Score the interval with the current F, then fold the newest Fisher estimate into F (in place)."""
+        assert self._path is not None
+        for name, p in trainable(self.learner).items():
+            w, distance = self.window_[name], self._path.delta[name]  # the path's scratch is free here
+            torch.sub(p.detach(), self.mark_[name], out=distance)
+            distance.square_().mul_(self.fisher_[name]).mul_(0.5).add_(self.eps)  # ½ F Δθ² + ε
+            self.task_score_[name].add_(w.div_(distance).clamp_(min=0))
             w.zero_()
-        self.mark_ = now
+            self.mark_[name].copy_(p.detach())
         if self._estimate is not None:
             for n, f in self.fisher_.items():
                 f.mul_(1 - self.alpha).add_(self._estimate[n], alpha=self.alpha)
             self._estimate = None
 
+    def _estimate_due(self) -> bool:
+        """The coming step ends an interval (or no Fisher exists yet): estimate F_new on its batch."""
+        return not self.fisher_ or (self.steps_ + 1) % self.every == 0
+
     def _batch_fisher(self, batch: Batch) -> Params:
-        """Empirical Fisher of one mini-batch from its per-example gradients, at the pre-step parameters."""
-        out = zeros_like(snapshot(self.learner))
-        with evaluation(self.learner):
-            gradient_moments(self.learner, batch.x, batch.task_ids, fisher_terms(self.learner, batch, "empirical",
-                                                                                  self.rng), 2, out)
-        return {n: v / len(batch) for n, v in out.items()}
+        """Empirical Fisher of one mini-batch from its per-example gradients, at the pre-step parameters.
+
+        Linear layers come from the tap on the step just taken; anything else (or a layer the tap could
+        not factor) from a separate vectorised estimate on the same batch.
+        """
+        out = {name: torch.zeros_like(p) for name, p in trainable(self.learner).items()}
+        done = self._tap.fisher(len(batch), out) if self._tap is not None and self._tap.armed else set()
+        rest = {name: v for name, v in out.items() if name not in done}
+        if rest:
+            with evaluation(self.learner):
+                gradient_moments(self.learner, batch.x, batch.task_ids,
+                                 fisher_terms(self.learner, batch, "empirical", self.rng), 2, rest)
+            for v in rest.values():  # a sum over the batch; the tap's part is already a mean
+                v.div_(len(batch))
+        return out

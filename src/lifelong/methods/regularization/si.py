@@ -48,7 +48,7 @@ class SI(Consolidation):
     def after_backward(self, batch: Batch) -> None:
         if self._path is None:
             self._path = PathIntegral(self.learner)
-        self._path.grads = self.task_gradients()
+        self._path.capture(self)
 
     def after_step(self) -> None:
         assert self._path is not None
