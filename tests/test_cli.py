@@ -21,7 +21,7 @@ def test_run_writes_full_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert len(data["matrix"]) == 4 and data["rows_after"] == [0, 1, 2, 3]
     assert set(data["metrics"]) >= {"acc", "bwt", "fwt", "forgetting"}
     assert data["environment"]["torch"].startswith("2.13") and data["peak_rss_mb"] > 0
-    assert len(data["run_id" if "run_id" in data else "config"]) > 0 and data["config"]["run_id"]
+    assert len(data["config"]["run_id"]) == 16  # the config's hash
     printed = capsys.readouterr().out
     assert "random init" in printed and "ACC" in printed
 

@@ -57,12 +57,7 @@ def task_curves(results: Sequence[dict[str, Any]], task: int, path: Path) -> Pat
     ax.set_xticks(sorted({a for r in results for a in r["rows_after"]}))
     ax.set_xlabel("after training task (0 = random init)")
     ax.set_ylabel(f"accuracy on task {task + 1} (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save_percent_plot(plt, fig, ax, path)
 
 
 def final_accuracies(results: Sequence[dict[str, Any]], path: Path) -> Path:
@@ -78,6 +73,11 @@ def final_accuracies(results: Sequence[dict[str, Any]], path: Path) -> Path:
                   [str(j + 1) for j in range(len(results[0]["matrix"][0]))])
     ax.set_xlabel("task")
     ax.set_ylabel("final accuracy (%)")
+    return _save_percent_plot(plt, fig, ax, path)
+
+
+def _save_percent_plot(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
+    """Accuracy axes run 0-100 %, with a small legend; the figure is written and closed."""
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7)
     fig.tight_layout()
