@@ -17,6 +17,7 @@ import lifelong  # noqa: F401  (registers everything)
 from lifelong._registry import METHODS
 from lifelong.presets import Preset, load_preset
 from lifelong.result import Result
+from lifelong.store import Store
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -28,7 +29,18 @@ def arguments(description: str, default_seeds: int = 3) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="shortened protocol: checks the wiring, not the number")
     parser.add_argument("--methods", help="comma-separated subset of the preset's methods")
     parser.add_argument("--threads", type=int, default=1)
+    add_store_flag(parser)
     return parser.parse_args()
+
+
+def add_store_flag(parser: argparse.ArgumentParser) -> None:
+    """--store FILE: keep every run in a results store and read back runs already there."""
+    parser.add_argument("--store", help="SQLite results store: runs already there are read back, new ones added "
+                                        "(split a table over processes, resume it, or re-print it)")
+
+
+def open_store(args: argparse.Namespace) -> Store | None:
+    return Store(args.store) if getattr(args, "store", None) else None
 
 
 def machine_line(threads: int) -> str:
@@ -65,6 +77,7 @@ def reproduce(
     print(f"# {machine_line(args.threads)}{'  QUICK (not comparable)' if quick else ''}", flush=True)
     print(f"{'method':<20}{'ours':>18}{'paper':>14}   note")
     scores: dict[str, list[float]] = {}
+    store = open_store(args)
     for method in methods:
         if method not in METHODS.names():
             print(f"{method:<20}{'not implemented':>18}")
@@ -72,7 +85,8 @@ def reproduce(
         values = []
         for seed in range(args.seeds):
             result = preset.run(method, seed, stream_overrides=(quick or {}).get("stream"),
-                                train_overrides={**(quick or {}).get("train", {}), "threads": args.threads})
+                                train_overrides={**(quick or {}).get("train", {}), "threads": args.threads},
+                                store=store)
             values.append(metric(result))
         scores[method] = values
         paper = preset.reference.get(reference_key(method))

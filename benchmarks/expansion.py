@@ -37,12 +37,9 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from _harness import CONFIGS, machine_line, mean_std
+from _harness import CONFIGS, add_store_flag, machine_line, mean_std, open_store
 
 from lifelong._registry import METHODS
-from lifelong.api import build_method, build_stream, run
-from lifelong.config import TrainConfig
-from lifelong.options import resolve
 from lifelong.presets import load_preset
 
 TABLES = ("permuted", "split", "agem-pnn")
@@ -66,13 +63,14 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="shortened protocol: checks the wiring, not the number")
     parser.add_argument("--methods", help="comma-separated subset of the preset's methods")
     parser.add_argument("--threads", type=int, default=1)
+    add_store_flag(parser)
     return parser.parse_args()
 
 
-def _extras(name: str, state: dict[str, Any]) -> str:
+def _extras(name: str, report: dict[str, Any]) -> str:
     """E.g. "free 2.1%, grown 1, width 320" from the method's state after the last task."""
-    return ", ".join(f"{label} {fmt.format(state[key][-1])}" for label, key, fmt in EXTRAS.get(name, [])
-                     if state.get(key))
+    return ", ".join(f"{label} {fmt.format(report[key][-1])}" for label, key, fmt in EXTRAS.get(name, [])
+                     if report.get(key))
 
 
 def table(which: str, args: argparse.Namespace) -> None:
@@ -84,10 +82,12 @@ def table(which: str, args: argparse.Namespace) -> None:
     preset = load_preset(CONFIGS / f"expansion-{which}.toml")
     quick = QUICK[which] if args.quick else {"stream": {}, "train": {}}
     stream_params = {**preset.stream_params, **quick["stream"]}
-    train = replace(preset.train, **resolve(TrainConfig, {**quick["train"], "threads": args.threads}, "train"))
+    train_overrides = {**quick["train"], "threads": args.threads}
+    store = open_store(args)
     seeds = args.seeds or int(preset.benchmark.get("seeds", 3))
     methods = args.methods.split(",") if args.methods else list(preset.methods)
-    print(f"\n# expansion-{which}: {preset.stream} {stream_params}, {preset.model}, {train}")
+    print(f"\n# expansion-{which}: {preset.stream} {stream_params}, {preset.model} (init {preset.init}), "
+          f"{replace(preset.train, **train_overrides)}")
     print(f"# {machine_line(args.threads)}  seeds={seeds}{'  QUICK (not comparable)' if args.quick else ''}")
     print(f"{'method':<13}{'ACC %':>15}{'paper':>8}{'BWT %':>15}{'params':>11}{'trainable':>11}{'MB':>8}"
           f"{'method MB':>11}{'s':>8}   notes", flush=True)
@@ -98,23 +98,18 @@ def table(which: str, args: argparse.Namespace) -> None:
         if name not in METHODS.names():
             print(f"{name:<13}{'not implemented':>15}")
             continue
-        accs, bwts, last = [], [], None
-        for seed in range(seeds):
-            stream = build_stream(preset.stream, stream_params, seed)
-            method = build_method(name, preset.methods[name])
-            result = run(stream, method, preset.model, seed=seed, train=train)
-            accs.append(100 * result.metrics["acc"])
-            bwts.append(100 * result.metrics["bwt"])
-            last = (result, method.state_dict())
-        assert last is not None
-        result, state = last
+        results = [preset.run(name, seed, stream_overrides=quick["stream"], train_overrides=train_overrides,
+                              store=store) for seed in range(seeds)]
+        accs = [100 * r.metrics["acc"] for r in results]
+        bwts = [100 * r.metrics["bwt"] for r in results]
+        result = results[-1]
         size = result.parameters[-1]
         paper = preset.reference.get(name)
         bwt = [b for b in bwts if not math.isnan(b)]
         print(f"{name:<13}{mean_std(accs):>15}{(f'{paper:.2f}' if isinstance(paper, float) else '-'):>8}"
               f"{mean_std(bwt) if bwt else '-':>15}{size['total']:>11,}{size['trainable']:>11,}"
               f"{size['bytes'] / 2**20:>8.2f}{result.method_bytes / 2**20:>11.2f}{result.total_seconds:>8.0f}   "
-              f"{_extras(name, state)}".rstrip(), flush=True)
+              f"{_extras(name, result.method_report)}".rstrip(), flush=True)
 
 
 def main() -> int:

@@ -12,6 +12,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from _harness import add_store_flag
+
 REDUCTIONS = {"epochs": "train", "iterations": "train", "tasks": "stream", "examples": "stream"}
 
 
@@ -26,6 +28,7 @@ def arguments(
     parser.add_argument("--threads", type=int, default=1)
     for name in REDUCTIONS:
         parser.add_argument(f"--{name}", type=int, help=f"reduce the protocol: {name} (the run is then not comparable)")
+    add_store_flag(parser)
     for flag, options in extra:
         parser.add_argument(flag, **options)
     return parser.parse_args()

@@ -17,7 +17,8 @@ Full protocol (5 runs; 93,500 steps per run, a few minutes each on one thread):
 
 Quick wiring check:   ... regularization_table_c.py --quick --intransigence
 Reduced (fewer examples per task):  ... regularization_table_c.py --examples 1000
-The authors' TensorFlow initialisation instead of PyTorch's:  ... --init trunc-normal-0.1
+PyTorch's initialisation instead of the authors' (the preset's):  ... --init default
+Split over processes and resume:  ... --store tablec.db (stored runs are read back, not retrained)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import math
 import statistics
 from dataclasses import replace
 
-from _harness import CONFIGS, machine_line, mean_std
+from _harness import CONFIGS, machine_line, mean_std, open_store
 from regularization_common import arguments, gaps, overrides
 
 from lifelong.metrics import intransigence
@@ -66,9 +67,11 @@ def main() -> None:
     print(f"# {machine_line(args.threads)}{'  REDUCED (not comparable)' if args.quick else ''}  init: {preset.init}",
           flush=True)
 
+    store = open_store(args)
+
     def run(method: str, seed: int) -> Result:
         overrides = {**reduced["train"], "lr": lrs.get(method, preset.train.lr), "threads": args.threads}
-        return preset.run(method, seed, stream_overrides=reduced["stream"], train_overrides=overrides)
+        return preset.run(method, seed, stream_overrides=reduced["stream"], train_overrides=overrides, store=store)
 
     references = [list(run("cumulative", seed).matrix.values.diagonal(-1)) if args.intransigence else []
                   for seed in range(args.seeds)]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from _harness import CONFIGS, machine_line, mean_std
+from _harness import CONFIGS, add_store_flag, machine_line, mean_std, open_store
 
 from lifelong.presets import Preset, load_preset
 from lifelong.result import Result
@@ -46,6 +46,7 @@ def arguments(description: str, default_seeds: int) -> argparse.Namespace:
     parser.add_argument("--rows", help="comma-separated subset of the table's rows")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
     parser.add_argument("--threads", type=int, default=1)
+    add_store_flag(parser)
     for name in REDUCTIONS:
         parser.add_argument(f"--{name}", type=int, help=f"reduce the protocol: {name} (then not comparable)")
     return parser.parse_args()
@@ -110,6 +111,7 @@ def reproduce(
     print(f"{'row':<20}{'scenario':<9}{'ours':>16}{'paper':>16}{'gap':>8}" + "".join(f"{c:>22}" for c in columns))
     scores: dict[tuple[str, str], list[float]] = {}
     flagged = []
+    store = open_store(args)
     for scenario in scenarios:
         for row in rows:
             if scenario and scenario not in row.scenarios:
@@ -120,7 +122,7 @@ def reproduce(
                 stream = {**reduced["stream"], **({"scenario": scenario} if scenario else {})}
                 train = {**row.train, **reduced["train"], "threads": args.threads}
                 result = preset.run(row.method, seed, stream_overrides=stream, method_overrides=row.params,
-                                    train_overrides=train)
+                                    train_overrides=train, store=store)
                 values.append(100 * result.metrics["acc"])
                 for c, metric in columns.items():
                     extras[c].append(metric(result))

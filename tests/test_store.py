@@ -9,6 +9,7 @@ import pytest
 
 import lifelong
 from lifelong.cli import main
+from lifelong.presets import load_preset
 from lifelong.store import Store, StoreError
 
 
@@ -45,3 +46,22 @@ def test_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="runs.db: not a lifelong results database"):
         Store(path)
     assert path.read_bytes() == before
+
+
+def test_preset_reads_stored_runs_back_and_stores_new_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[stream]\nname = "synthetic"\ntasks = 2\n[model]\nname = "mlp-8x1"\n'
+                    '[train]\nepochs = 1\n[methods.finetune]\n')
+    preset = load_preset(path)
+    with Store(tmp_path / "runs.db") as store:
+        first = preset.run("finetune", 1, store=store)
+        assert store.has(first.run_id)
+
+        def no_training(*args: object, **kwargs: object) -> None:
+            raise AssertionError("a stored run was trained again")
+
+        monkeypatch.setattr(lifelong.api, "run", no_training)
+        again = preset.run("finetune", 1, store=store)
+        assert np.array_equal(again.matrix.values, first.matrix.values)
+        with pytest.raises(AssertionError, match="trained again"):  # another seed is another run
+            preset.run("finetune", 2, store=store)

@@ -26,6 +26,7 @@ from lifelong.config import TrainConfig
 from lifelong.observers import Observer
 from lifelong.options import resolve
 from lifelong.result import Result
+from lifelong.store import Store
 
 SECTIONS = {"stream", "model", "train", "methods", "reference", "benchmark"}
 
@@ -57,15 +58,26 @@ class Preset:
         method_overrides: dict[str, Any] | None = None,
         train_overrides: dict[str, Any] | None = None,
         observers: list[Observer] | None = None,
+        store: Store | None = None,
     ) -> Result:
-        """Run ``method`` under this protocol; overrides win over the preset."""
-        from lifelong.api import run
+        """Run ``method`` under this protocol; overrides win over the preset.
+
+        With a ``store``, a run whose id (the hash of its whole configuration) is already stored is
+        read back instead of trained, and a new run is stored: benchmarks split over processes (one
+        per core) or interrupted pick up where they are, and one last call prints the whole table.
+        """
+        from lifelong.api import run, run_config
 
         stream = build_stream(self.stream, {**self.stream_params, **(stream_overrides or {})}, seed)
-        params = {**self.methods.get(method, {}), **(method_overrides or {})}
+        built = build_method(method, {**self.methods.get(method, {}), **(method_overrides or {})})
         train = replace(self.train, **resolve(TrainConfig, train_overrides or {}, "train"))
-        return run(stream, build_method(method, params), self.model, seed=seed, init=self.init, train=train,
-                   observers=observers or [])
+        run_id = run_config(stream, built, self.model, seed, train, self.init).run_id
+        if store is not None and store.has(run_id):
+            return store.get(run_id)
+        result = run(stream, built, self.model, seed=seed, init=self.init, train=train, observers=observers or [])
+        if store is not None:
+            store.put(result)
+        return result
 
 
 def load_preset(path: str | Path) -> Preset:
