@@ -39,6 +39,8 @@ from typing import Any
 
 from _harness import CONFIGS, machine_line
 
+from lifelong.observers import Observer
+
 # Rows of the preset measured here (label -> the row in [benchmark.rows]) plus ER, and the published ratios.
 ROWS: dict[str, dict[str, Any]] = {
     "finetune": {"method": "finetune", "train": {"lr": 0.03}},
@@ -53,22 +55,75 @@ QUICK = {"tasks": 3, "examples": 200}
 EXAMPLES = 1000  # per task, by default (see the docstring)
 
 
-def child(label: str, seed: int, threads: int, stream: dict[str, Any]) -> dict[str, Any]:
-    """One measured run (in its own process): costs and accuracy as plain numbers."""
+class TrainingFlops(Observer):
+    """Counts the floating-point operations of the training steps (method hooks included), not of evaluation.
+
+    ``torch.utils.flop_counter`` counts the matrix products (which carry all but a sliver of an MLP's
+    arithmetic), through ``torch.func`` transforms too. The count runs from a phase's start to its last
+    step, so the evaluation after each task and ``after_task`` are left out, as in the time column.
+    """
+
+    def __init__(self) -> None:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        self.mode = FlopCounterMode(display=False)
+        self.total = 0
+        self._start = self._last = 0
+
+    def run_started(self, config: Any, phase_names: list[str]) -> None:
+        self.mode.__enter__()
+
+    def phase_started(self, index: int, name: str, steps: int) -> None:
+        self._start = self._last = self.mode.get_total_flops()
+
+    def step(self, index: int, loss: Any) -> None:
+        self._last = self.mode.get_total_flops()
+
+    def phase_finished(self, index: int, accuracies: Any, seconds: float) -> None:
+        self.total += self._last - self._start
+
+    def run_finished(self, result: Any) -> None:
+        self.mode.__exit__(None, None, None)
+
+
+def child(label: str, seed: int, threads: int, stream: dict[str, Any], flops: bool) -> dict[str, Any]:
+    """One measured run (in its own process): costs and accuracy as plain numbers; or, with ``flops``, only
+    the training arithmetic (counting slows the run, so it is never timed)."""
     from lifelong.presets import load_preset
     from lifelong.train import peak_rss_mb
 
     preset = load_preset(CONFIGS / "table-c-memory.toml")
+    row = dict(ROWS[label])
+    method, train = row.pop("method"), row.pop("train")
+    overrides = {**train, "threads": threads}
+    if flops:
+        counter = TrainingFlops()
+        preset.run(method, seed, stream_overrides=stream, method_overrides=row, train_overrides=overrides,
+                   observers=[counter])
+        return {"flops": counter.total}
     # One-time costs of a fresh process (kernel selection, allocator growth: ~2 s on the first task) are not the
     # method's: a tiny finetune run pays them before the measured run.
     preset.run("finetune", seed, stream_overrides={"tasks": 1, "examples": 50}, train_overrides={"threads": threads})
-    row = dict(ROWS[label])
-    method, train = row.pop("method"), row.pop("train")
-    result = preset.run(method, seed, stream_overrides=stream, method_overrides=row,
-                        train_overrides={**train, "threads": threads})
+    result = preset.run(method, seed, stream_overrides=stream, method_overrides=row, train_overrides=overrides)
     return {"train": sum(result.seconds), "last": result.seconds[-1], "total": result.total_seconds,
             "peak": peak_rss_mb(), "state": result.method_bytes, "model": result.parameters[-1]["bytes"],
             "acc": 100 * result.metrics["acc"]}
+
+
+def matmul_peak(threads: int) -> float:
+    """FLOP/s of a large fp32 matrix product on ``threads`` threads: what no method's arithmetic can beat."""
+    import time
+
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048**3 / best
 
 
 def main() -> None:
@@ -81,10 +136,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 tasks of 200 examples: checks the wiring")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--flops", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stream", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.seed, args.threads, json.loads(args.stream))))
+        print(json.dumps(child(args.child, args.seed, args.threads, json.loads(args.stream), args.flops)))
         return
 
     stream: dict[str, Any] = dict(QUICK) if args.quick else {"examples": args.examples}
@@ -102,12 +158,18 @@ def main() -> None:
             runs[m].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"  repeat {repeat} {m:<9} train {runs[m][-1]['train']:7.1f} s", flush=True)
     print(f"# after:  {machine_line(args.threads)}")
+    flops = {}
+    for m in methods:
+        out = subprocess.run([sys.executable, __file__, "--child", m, "--threads", str(args.threads), "--stream",
+                              json.dumps(stream), "--flops"], capture_output=True, text=True, check=True)
+        flops[m] = json.loads(out.stdout.strip().splitlines()[-1])["flops"]
 
     def median(m: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[m])
 
     base = {k: median("finetune", k) for k in ("train", "last", "total", "peak", "model")}
-    print(f"\n{'method':<9}{'ACC %':>7}{'train s':>9}{'x ft':>7}{'paper':>7}{'target':>7}{'last s':>8}{'x ft':>7}"
+    print(f"\n{'method':<9}{'ACC %':>7}{'train s':>9}{'x ft':>7}{'paper':>7}{'target':>7}{'flops x':>8}"
+          f"{'last s':>8}{'x ft':>7}"
           f"{'total s':>9}{'peak MB':>9}{'x ft':>6}{'state MB':>10}{'model+state x':>15}{'paper':>7}")
     for m in methods:
         train, last, total, peak = (median(m, k) for k in ("train", "last", "total", "peak"))
@@ -118,9 +180,21 @@ def main() -> None:
         target = TARGET_TIME.get(m)
         print(f"{m:<9}{median(m, 'acc'):7.2f}{train:9.1f}{train / base['train']:7.2f}"
               f"{'-' if paper_t is None else f'{paper_t:.1f}':>7}{'-' if target is None else f'<={target:g}':>7}"
+              f"{flops[m] / flops['finetune']:8.1f}"
               f"{last:8.2f}{last / base['last']:7.2f}{total:9.1f}{peak:9.0f}{peak / base['peak']:6.2f}"
               f"{state / 2**20:10.2f}{memory_ratio:15.2f}{'-' if paper_m is None else f'{paper_m:.1f}':>7}")
 
+    rate = {m: flops[m] / median(m, "train") for m in methods}
+    print(f"\nflops x = the method's training arithmetic over finetune's ({flops['finetune'] / 1e9:.1f} GFLOP). A "
+          f"time ratio below it means the method runs its arithmetic faster than finetune's batch-10 steps, which "
+          f"are overhead-bound ({rate['finetune'] / 1e9:.1f} GFLOP/s here):")
+    peak = matmul_peak(args.threads)
+    for m in methods[1:]:
+        need = "" if m not in TARGET_TIME else (
+            f"; <= {TARGET_TIME[m]:g}x finetune's time needs >= "
+            f"{flops[m] / flops['finetune'] / TARGET_TIME[m] * rate['finetune'] / 1e9:.0f} GFLOP/s")
+        print(f"  {m:<9}{rate[m] / 1e9:6.1f} GFLOP/s{need}")
+    print(f"  (the matrix-product peak of {args.threads} thread(s) here: {peak / 1e9:.0f} GFLOP/s, 2048x2048 fp32)")
 
 if __name__ == "__main__":
     main()
