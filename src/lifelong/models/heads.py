@@ -12,6 +12,8 @@ zero and distillation losses stay finite.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -44,6 +46,22 @@ class TaskHeads(nn.Module):
 
     def observe(self, task: Task) -> None:
         """Nothing to do: every head exists from the start and is chosen by task id."""
+
+    def stacked(self, tasks: Sequence[int], weights: Mapping[str, Tensor]) -> tuple[Tensor, Tensor] | None:
+        """The heads of ``tasks`` as one (tasks, width, features) weight and (tasks, width) bias, so a
+        batched computation (``torch.func.vmap`` over tasks) can pick a task's head by index instead of
+        branching on its id; ``weights`` (named as in ``named_parameters``) replace the module's own, as in
+        ``functional_call``. None when the heads differ in width (they cannot be stacked).
+        """
+        heads = [self.heads[t] for t in tasks]
+        if len({h.out_features for h in heads}) != 1:
+            return None
+
+        def param(t: int, name: str) -> Tensor:
+            own: Tensor = getattr(self.heads[t], name)
+            return weights.get(f"heads.{t}.{name}", own)
+
+        return torch.stack([param(t, "weight") for t in tasks]), torch.stack([param(t, "bias") for t in tasks])
 
 
 class SharedHead(nn.Module):

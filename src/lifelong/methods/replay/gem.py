@@ -13,6 +13,7 @@ from torch.func import functional_call, grad, vmap
 from lifelong.methods.base import Method, register
 from lifelong.methods.replay import _buffer
 from lifelong.methods.replay._qp import solve_box_qp
+from lifelong.models.heads import TaskHeads
 from lifelong.models.learner import Learner
 from lifelong.streams.scenario import Scenario
 from lifelong.streams.task import Batch, Task
@@ -41,9 +42,10 @@ class GEM(Method):
     Memory: ``memory`` samples per task, drawn uniformly from the task after it is trained (the
     paper keeps the last ones of a one-pass stream, the same distribution), or with ``budget`` an
     equal share of a fixed total (Hsu et al., arXiv 1810.12488). The memory gradients of all past
-    tasks are computed at once with ``torch.func.vmap`` (one call, batched matrix products); the
-    task-incremental head chooses its weights by each sample's task id, a data-dependent choice vmap
-    cannot batch, so there the tasks are looped over.
+    tasks are computed at once with ``torch.func.vmap`` (one call, batched matrix products). In
+    task-incremental learning each task's own head is picked from the heads stacked by task
+    (``TaskHeads.stacked``), as the head's usual choice by task id is a branch vmap cannot batch;
+    only tasks of unequal sizes or head widths are looped over.
     """
 
     memory: int = 256  # m, episodic memory per task
@@ -64,15 +66,24 @@ class GEM(Method):
         self.qp_counts_ = torch.zeros(3, dtype=torch.long)  # steps projected, solved by the fallback, left as g
         self._groups: list[Batch] = []
         self._stacked: Batch | None = None
+        self._head_tasks: list[int] = []  # task-IL: the stored tasks, in the order of the stacked heads
         self._counts_at_start = self.qp_counts_.clone()
 
     def before_task(self, task: Task) -> None:
         self._counts_at_start = self.qp_counts_.clone()
         self._groups = [_buffer.contents(self.memory_, rows) for _, rows in _buffer.groups(self.memory_)]
-        same_size = len({len(b) for b in self._groups}) == 1
         self._stacked = None
-        if self._groups and same_size and self.learner.scenario is not Scenario.TASK:
-            self._stacked = Batch(*(torch.stack([getattr(b, f) for b in self._groups]) for f in ("x", "y", "task_ids")))
+        self._head_tasks = []
+        if not self._groups or len({len(b) for b in self._groups}) != 1:
+            return
+        stacked = Batch(*(torch.stack([getattr(b, f) for b in self._groups]) for f in ("x", "y", "task_ids")))
+        if self.learner.scenario is Scenario.TASK:
+            tasks = [int(b.task_ids[0]) for b in self._groups]  # a group holds one task's samples
+            if not isinstance(self.learner.head, TaskHeads) or self.learner.head.stacked(tasks, {}) is None:
+                return
+            self._head_tasks = tasks
+            stacked = Batch(stacked.x, stacked.y, torch.eye(len(tasks)))  # each group's head, one-hot
+        self._stacked = stacked
 
     def after_backward(self, batch: Batch) -> None:
         if not self._groups:
@@ -104,7 +115,9 @@ class GEM(Method):
             detached = {n: p.detach() for n, p in zip(names, params, strict=True)}
 
             def task_loss(weights: dict[str, Tensor], x: Tensor, y: Tensor, ids: Tensor) -> Tensor:
-                return self.learner.loss(functional_call(self.learner, weights, (x, ids)), y)
+                if not self._head_tasks:
+                    return self.learner.loss(functional_call(self.learner, weights, (x, ids)), y)
+                return self.learner.loss(self._own_head_logits(weights, x, ids), y)
 
             grads = vmap(grad(task_loss), in_dims=(None, 0, 0, 0))(detached, *_fields(self._stacked))
             return [grads[n] for n in names]
@@ -114,6 +127,20 @@ class GEM(Method):
             found = torch.autograd.grad(loss, params, allow_unused=True)
             per_task.append([torch.zeros_like(p) if d is None else d for p, d in zip(params, found, strict=True)])
         return [torch.stack(column) for column in zip(*per_task, strict=True)]
+
+    def _own_head_logits(self, weights: dict[str, Tensor], x: Tensor, slot: Tensor) -> Tensor:
+        """Task-IL logits of one stored task's samples through its own head, picked from the stacked heads
+        by ``slot`` (one-hot over them: a product, where indexing or the head's own choice by task id
+        would be data-dependent control flow, which vmap cannot batch)."""
+        learner = self.learner
+        assert isinstance(learner.head, TaskHeads)
+        backbone = {n.removeprefix("backbone."): w for n, w in weights.items() if n.startswith("backbone.")}
+        head = {n.removeprefix("head."): w for n, w in weights.items() if n.startswith("head.")}
+        stacked = learner.head.stacked(self._head_tasks, head)
+        assert stacked is not None
+        weight, bias = stacked
+        features = functional_call(learner.backbone, backbone, (x,))
+        return features @ torch.tensordot(slot, weight, dims=1).T + slot @ bias
 
 
 def project(g: Sequence[Tensor], memory_grads: Sequence[Tensor], margin: float = 0.0,
