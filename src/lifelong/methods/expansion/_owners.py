@@ -11,8 +11,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from lifelong.methods.base import Method
 from lifelong.methods.expansion._common import head_is_shared, head_linears, linears, mlp_of
 from lifelong.models.learner import Learner
+from lifelong.streams.task import Batch
 
 Layers = list[tuple[str, nn.Linear]]
 
@@ -71,6 +73,26 @@ class Freezer:
     def restore(self) -> None:
         for k, p in self.params.items():
             p.mul_(self.keep[k]).add_(self.fixed[k])
+
+
+class FreeWeightsTraining(Method):
+    """The loop's hooks of a method that trains only the free entries of its owned layers (PackNet,
+    CPG): ``self._freezer``, set by the method before each training phase, says which entries are free;
+    the optimizer gets every parameter with a free entry (and the rest of the model), gradients of owned
+    entries are zeroed and, after each step, owned entries are written back.
+    """
+
+    _freezer: Freezer
+
+    def parameters(self, learner: Learner) -> list[nn.Parameter]:
+        frozen = {id(p) for p in self._freezer.params.values()} - {id(p) for p in self._freezer.trainable()}
+        return [p for p in learner.parameters() if id(p) not in frozen]
+
+    def after_backward(self, batch: Batch) -> None:
+        self._freezer.mask_grads()
+
+    def after_step(self) -> None:
+        self._freezer.restore()
 
 
 def visible(owner: Tensor, rank: int) -> Tensor:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.utils import parametrize
 
-from lifelong.methods.base import Method, Phase, register
+from lifelong.methods.base import Phase, register
 from lifelong.methods.expansion._common import (
     HeldOutPhases,
     accuracy,
@@ -25,6 +25,7 @@ from lifelong.methods.expansion._common import (
     resize_to,
 )
 from lifelong.methods.expansion._owners import (
+    FreeWeightsTraining,
     Freezer,
     is_weight,
     masked_layers,
@@ -37,7 +38,7 @@ from lifelong.methods.expansion._owners import (
 from lifelong.models.learner import Learner
 from lifelong.streams.scenario import Scenario
 from lifelong.streams.stream import Stream
-from lifelong.streams.task import Batch, Task
+from lifelong.streams.task import Task
 
 
 class Pick(nn.Module):
@@ -77,7 +78,7 @@ def _pad(t: Tensor, shape: torch.Size, value: float = 0) -> Tensor:
 
 @register("cpg", family="expansion")
 @dataclass
-class CPG(Method):
+class CPG(FreeWeightsTraining):
     """Compact by gradual pruning, pick old weights with a learned mask, grow when the goal is missed.
 
     Task k trains the free (released or new) weights together with a learnable mask that picks the
@@ -152,16 +153,6 @@ class CPG(Method):
 
     def _freeze(self, trainable: dict[str, Tensor]) -> None:
         self._freezer = Freezer(tensors(masked_layers(self.learner, self.name)), trainable)
-
-    def parameters(self, learner: Learner) -> list[nn.Parameter]:
-        frozen = {id(p) for p in self._freezer.params.values()} - {id(p) for p in self._freezer.trainable()}
-        return [p for p in learner.parameters() if id(p) not in frozen]
-
-    def after_backward(self, batch: Batch) -> None:
-        self._freezer.mask_grads()
-
-    def after_step(self) -> None:
-        self._freezer.restore()
 
     # -- growing, compacting, and keeping the task's mask ---------------------------------------------
     def after_task(self, task: Task) -> None:

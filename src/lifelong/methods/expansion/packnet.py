@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.func import functional_call
 
-from lifelong.methods.base import Method, register
+from lifelong.methods.base import register
 from lifelong.methods.expansion._common import all_batches, by_task
 from lifelong.methods.expansion._owners import (
+    FreeWeightsTraining,
     Freezer,
     is_weight,
     masked_layers,
@@ -21,12 +22,12 @@ from lifelong.methods.expansion._owners import (
 )
 from lifelong.models.learner import Learner
 from lifelong.streams.scenario import Scenario
-from lifelong.streams.task import Batch, Task
+from lifelong.streams.task import Task
 
 
 @register("packnet", family="expansion")
 @dataclass
-class PackNet(Method):
+class PackNet(FreeWeightsTraining):
     """Train on the free weights, prune by magnitude, retrain, freeze; each task owns a binary mask.
 
     After task k is trained on the weights still free (Sec. 3), the fraction ``prune`` of those with
@@ -70,16 +71,6 @@ class PackNet(Method):
             raise RuntimeError(f"packnet: no free weights left for task {task.name!r}; raise `prune` so that "
                                "each task releases more, or use a wider model")
         self._freezer = Freezer(params, {k: self.owner_[k] == 0 for k in params})
-
-    def parameters(self, learner: Learner) -> list[nn.Parameter]:
-        frozen = {id(p) for p in self._freezer.params.values()} - {id(p) for p in self._freezer.trainable()}
-        return [p for p in learner.parameters() if id(p) not in frozen]
-
-    def after_backward(self, batch: Batch) -> None:
-        self._freezer.mask_grads()
-
-    def after_step(self) -> None:
-        self._freezer.restore()
 
     def after_task(self, task: Task) -> None:
         params = self._freezer.params
