@@ -15,6 +15,7 @@ import lifelong
 from lifelong.config import RunConfig, TrainConfig
 from lifelong.methods.base import Method, ScenarioError
 from lifelong.methods.expansion import CPG, ExpertGate, Net2Net, PackNet, Progressive, net2wider
+from lifelong.methods.expansion._common import add_units, linears, mlp_of
 from lifelong.models.heads import build_head
 from lifelong.models.learner import Learner
 from lifelong.observers import Observer
@@ -72,6 +73,33 @@ def test_progressive_adds_a_column_with_laterals_per_task() -> None:
     assert totals[2] - totals[1] == column + 16 * 16  # + one lateral block from column 1 into layer 2
     assert totals[3] - totals[2] == column + 2 * 16 * 16  # + laterals from columns 1 and 2
     assert method.column_of_task_ == {0: 0, 1: 1, 2: 2}
+
+
+@pytest.mark.parametrize("init", ["default", "trunc-normal-0.1"])
+def test_new_columns_and_grown_units_follow_the_runs_init(init: str) -> None:
+    """Layers a method adds later (a progressive column, CPG's grown units) are drawn like the first model."""
+
+    def check(weight: torch.Tensor, bias: torch.Tensor) -> None:
+        if init == "default":  # U(±1/sqrt(400)): |w| <= 0.05, std 0.05/sqrt(3)
+            assert float(weight.abs().max()) <= 0.05 and abs(float(weight.std()) - 0.05 / 3**0.5) < 1e-3
+        else:  # N(0, 0.1²) truncated at ±0.2 (std 0.088), biases 0.1
+            assert float(weight.abs().max()) <= 0.2 and abs(float(weight.std()) - 0.088) < 2e-3
+            assert torch.all(bias == 0.1)
+
+    stream = lifelong.streams.synthetic(tasks=2, classes_per_task=2, features=400, examples=32, scenario="task")
+    learner = Learner.build("mlp-300x1", stream, 0, init)
+    add_units(learner, 0, 200, torch.Generator().manual_seed(0))  # as CPG grows a layer
+    layer = linears(mlp_of(learner, "test"))[0]
+    check(layer.weight[300:].detach(), layer.bias[300:].detach())
+
+    learner = Learner.build("mlp-300x1", stream, 0, init)
+    method = Progressive()
+    method.attach(learner, 0, stream.scenario)
+    method.setup(learner)
+    method.column_of_task_[0] = 0
+    method.before_task(stream[1])
+    column = method.net.columns[1][0]
+    check(column.weight.detach(), column.bias.detach())
 
 
 def _owners(method: PackNet) -> dict[str, torch.Tensor]:

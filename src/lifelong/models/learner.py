@@ -28,6 +28,7 @@ class Learner(nn.Module):
         self.backbone = backbone
         self.head = head
         self.scenario = stream.scenario
+        self.init = "default"  # the weight initialisation scheme (models/init.py); layers added later follow it
 
     @classmethod
     def build(cls, model: str, stream: Stream, seed: int, init: str = "default") -> Learner:
@@ -39,6 +40,7 @@ class Learner(nn.Module):
             head = build_head(stream, backbone_width(backbone))
             learner = cls(backbone, head, stream)
             initialise(learner, init)
+        learner.init = init
         return learner
 
     def forward(self, x: Tensor, task_ids: Tensor) -> Tensor:

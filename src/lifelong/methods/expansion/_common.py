@@ -8,7 +8,6 @@ growth. New weights are drawn from the method's own generator (``self.rng``), ne
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import overload
 
@@ -17,6 +16,7 @@ from torch import Tensor, nn
 
 from lifelong.methods.base import Phase
 from lifelong.models.backbones import MLP
+from lifelong.models.init import draw_
 from lifelong.models.learner import Learner
 from lifelong.streams.scenario import Scenario
 from lifelong.streams.stream import Stream
@@ -53,19 +53,13 @@ def frozen_copy(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module).requires_grad_(False)
 
 
-def uniform_(tensor: Tensor, fan_in: int, rng: torch.Generator) -> Tensor:
-    """PyTorch's default ``nn.Linear`` distribution, U(±1/sqrt(fan_in)), drawn from ``rng``."""
-    bound = 1.0 / math.sqrt(fan_in)
-    with torch.no_grad():
-        return tensor.uniform_(-bound, bound, generator=rng)
-
-
-def new_linear(in_features: int, out_features: int, rng: torch.Generator, bias: bool = True) -> nn.Linear:
-    """A linear layer initialised like PyTorch's default but from ``rng`` (the global generator untouched)."""
+def new_linear(in_features: int, out_features: int, rng: torch.Generator, bias: bool = True,
+               init: str = "default") -> nn.Linear:
+    """A linear layer drawn by the run's ``init`` scheme from ``rng`` (the global generator untouched)."""
     layer = nn.utils.skip_init(nn.Linear, in_features, out_features, bias=bias)
-    uniform_(layer.weight, in_features, rng)
+    draw_(layer.weight, in_features, init, rng)
     if layer.bias is not None:
-        uniform_(layer.bias, in_features, rng)
+        draw_(layer.bias, in_features, init, rng, bias=True)
     return layer
 
 
@@ -97,8 +91,8 @@ def add_units(learner: Learner, layer: int, count: int, rng: torch.Generator) ->
     """
     mlp = mlp_of(learner, "expansion")
     target = linears(mlp)[layer]
-    rows = uniform_(torch.empty(count, target.in_features), target.in_features, rng)
-    bias = uniform_(torch.empty(count), target.in_features, rng)
+    rows = draw_(torch.empty(count, target.in_features), target.in_features, learner.init, rng)
+    bias = draw_(torch.empty(count), target.in_features, learner.init, rng, bias=True)
     replace_linear(target, torch.cat([target.weight.detach(), rows]), torch.cat([target.bias.detach(), bias]))
     for reader in consumers(learner, layer):
         cols = reader.weight.new_zeros(reader.out_features, count)

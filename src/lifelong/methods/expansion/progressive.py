@@ -35,12 +35,14 @@ class Columns(nn.Module):
         self.heads = nn.ModuleDict()
         self.active = 0
 
-    def add_column(self, rng: torch.Generator) -> None:
-        """A freshly initialised column with lateral connections from all earlier ones; it becomes active."""
+    def add_column(self, rng: torch.Generator, init: str = "default") -> None:
+        """A column with lateral connections from all earlier ones, drawn by the run's ``init`` scheme
+        (the authors' code draws every column as its first); it becomes active."""
         k = len(self.columns)
         fan_in = [self.in_features, *self.widths[:-1]]
-        self.columns.append(nn.ModuleList(new_linear(a, b, rng) for a, b in zip(fan_in, self.widths, strict=True)))
-        self.laterals.append(nn.ModuleList(new_linear(k * a, b, rng, bias=False)
+        self.columns.append(nn.ModuleList(new_linear(a, b, rng, init=init)
+                                          for a, b in zip(fan_in, self.widths, strict=True)))
+        self.laterals.append(nn.ModuleList(new_linear(k * a, b, rng, bias=False, init=init)
                                            for a, b in zip(self.widths[:-1], self.widths[1:], strict=True)))
         self.active = k
 
@@ -102,7 +104,7 @@ class Progressive(Method):
     def before_task(self, task: Task) -> None:
         if self.column_of_task_:  # the first task trains column 1; every later one a new column
             self.net.requires_grad_(False)
-            self.net.add_column(self.rng)
+            self.net.add_column(self.rng, self.learner.init)
             self.columns_ = len(self.net.columns)
 
     def parameters(self, learner: Learner) -> list[nn.Parameter]:
@@ -132,7 +134,7 @@ class Progressive(Method):
         super().load_state_dict(state)
         while len(self.net.columns) < self.columns_:
             self.net.requires_grad_(False)
-            self.net.add_column(self.rng)
+            self.net.add_column(self.rng, self.learner.init)
         if head_is_shared(self.learner):
             for t in self.column_of_task_:
                 if str(t) not in self.net.heads:
