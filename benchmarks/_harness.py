@@ -49,6 +49,7 @@ def machine_line(threads: int) -> str:
 
 
 def mean_std(values: Sequence[float]) -> str:
+    values = [v for v in values if v == v]  # NaN (a metric undefined for a method, e.g. joint's forgetting)
     if not values:
         return "-"
     if len(values) == 1:
