@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from lifelong.result import Result
 from lifelong.store import Store
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+# Flags that shorten a published protocol for a reduced real run (then labelled "not comparable"): name -> section.
+REDUCTIONS = {"epochs": "train", "iterations": "train", "tasks": "stream", "examples": "stream"}
 
 
 def arguments(description: str, default_seeds: int = 3) -> argparse.Namespace:
@@ -37,6 +39,32 @@ def add_store_flag(parser: argparse.ArgumentParser) -> None:
     """--store FILE: keep every run in a results store and read back runs already there."""
     parser.add_argument("--store", help="SQLite results store: runs already there are read back, new ones added "
                                         "(split a table over processes, resume it, or re-print it)")
+
+
+def add_reduction_flags(parser: argparse.ArgumentParser) -> None:
+    """--epochs/--iterations/--tasks/--examples N: shorten the protocol (the run is then not comparable)."""
+    for name in REDUCTIONS:
+        parser.add_argument(f"--{name}", type=int, help=f"reduce the protocol: {name} (the run is then not comparable)")
+
+
+def protocol_overrides(args: argparse.Namespace, quick: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Stream/train overrides from --quick (``quick``) and the reduction flags; empty for the published protocol.
+
+    Iterations and epochs exclude each other, so giving one drops the preset's other.
+    """
+    out: dict[str, dict[str, Any]] = {"stream": {}, "train": {}}
+    if args.quick:
+        for section, values in quick.items():
+            out[section].update(values)
+    for name, section in REDUCTIONS.items():
+        value = getattr(args, name)
+        if value is not None:
+            out[section][name] = value
+            if name == "iterations":
+                out["train"].pop("epochs", None)
+            if name == "epochs":
+                out["train"]["iterations"] = None
+    return out
 
 
 def open_store(args: argparse.Namespace) -> Store | None:

@@ -12,9 +12,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from _harness import add_store_flag
-
-REDUCTIONS = {"epochs": "train", "iterations": "train", "tasks": "stream", "examples": "stream"}
+from _harness import add_reduction_flags, add_store_flag, protocol_overrides
 
 
 def arguments(
@@ -26,8 +24,7 @@ def arguments(
     parser.add_argument("--quick", action="store_true", help="shortened protocol: checks the wiring, not the number")
     parser.add_argument("--methods", help="comma-separated subset of the preset's methods")
     parser.add_argument("--threads", type=int, default=1)
-    for name in REDUCTIONS:
-        parser.add_argument(f"--{name}", type=int, help=f"reduce the protocol: {name} (the run is then not comparable)")
+    add_reduction_flags(parser)
     add_store_flag(parser)
     for flag, options in extra:
         parser.add_argument(flag, **options)
@@ -42,18 +39,7 @@ def overrides(args: argparse.Namespace, quick: Mapping[str, Mapping[str, Any]]) 
     (a wiring check, whose numbers mean nothing), as opposed to a reduced real run.
     """
     args.smoke = args.quick
-    out: dict[str, dict[str, Any]] = {"stream": {}, "train": {}}
-    if args.quick:
-        for section, values in quick.items():
-            out[section].update(values)
-    for name, section in REDUCTIONS.items():
-        value = getattr(args, name)
-        if value is not None:
-            out[section][name] = value
-            if name == "iterations":
-                out["train"].pop("epochs", None)
-            if name == "epochs":
-                out["train"]["iterations"] = None
+    out = protocol_overrides(args, quick)
     args.quick = bool(out["stream"] or out["train"])
     if args.quick:
         print(f"# protocol reduced: {out}")

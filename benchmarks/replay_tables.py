@@ -19,12 +19,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from _harness import CONFIGS, add_store_flag, machine_line, mean_std, open_store
+from _harness import (
+    CONFIGS,
+    add_reduction_flags,
+    add_store_flag,
+    machine_line,
+    mean_std,
+    open_store,
+    protocol_overrides,
+)
 
 from lifelong.presets import Preset, load_preset
 from lifelong.result import Result
 
-REDUCTIONS = {"epochs": "train", "iterations": "train", "tasks": "stream", "examples": "stream"}
 SCENARIOS = ("task", "domain", "class")
 
 
@@ -47,8 +54,7 @@ def arguments(description: str, default_seeds: int) -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
     parser.add_argument("--threads", type=int, default=1)
     add_store_flag(parser)
-    for name in REDUCTIONS:
-        parser.add_argument(f"--{name}", type=int, help=f"reduce the protocol: {name} (then not comparable)")
+    add_reduction_flags(parser)
     return parser.parse_args()
 
 
@@ -60,21 +66,6 @@ def rows_of(preset: Preset) -> list[Row]:
         train = spec.pop("train", {})
         scenarios = tuple(spec.pop("scenarios", SCENARIOS))
         out.append(Row(label, method, spec, train, scenarios))
-    return out
-
-
-def reductions(args: argparse.Namespace, quick: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Stream/train overrides from --quick and the reduction flags (empty for the published protocol)."""
-    out: dict[str, dict[str, Any]] = {"stream": {}, "train": {}}
-    if args.quick:
-        for section, values in quick.items():
-            out[section].update(values)
-    for name, section in REDUCTIONS.items():
-        value = getattr(args, name)
-        if value is not None:
-            out[section][name] = value
-            if name == "epochs":
-                out["train"]["iterations"] = None
     return out
 
 
@@ -101,7 +92,7 @@ def reproduce(
         if unknown:
             raise SystemExit(f"unknown row(s) {sorted(unknown)}; valid: {', '.join(r.label for r in rows)}")
         rows = [r for r in rows if r.label in wanted]
-    reduced = reductions(args, quick)
+    reduced = protocol_overrides(args, quick)
     comparable = not (reduced["stream"] or reduced["train"])
     scenarios = [s for s in args.scenarios.split(",") if s] if per_scenario else [""]
     print(f"# {preset_name}: {preset.stream} {preset.stream_params}, {preset.model}, {preset.train}")
