@@ -67,6 +67,35 @@ def test_split_random_class_order_is_seeded(fake_mnist: Path) -> None:
     assert sorted(d for pair in a for d in pair) == list(range(10))
 
 
+def test_padded_stats_are_those_of_the_padded_image() -> None:
+    """The closed form equals the statistics of images with their border actually added."""
+    images = torch.rand(50, 28, 28) * (torch.rand(50, 28, 28) > 0.8)
+    mean, std = float(images.mean()), float(images.std(unbiased=False))
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("lifelong.streams._mnist_tasks.MNIST_MEAN", mean)
+        patch.setattr("lifelong.streams._mnist_tasks.MNIST_STD", std)
+        from lifelong.streams._mnist_tasks import padded_stats
+
+        got = padded_stats(2)
+    assert got == pytest.approx((float(padded.mean()), float(padded.std(unbiased=False))), rel=1e-5)
+    assert padded_stats(2) == pytest.approx((0.1000, 0.2752), abs=1e-4)  # Hsu et al.'s 32x32 constants
+
+
+def test_split_pad_gives_32x32_inputs_with_a_standardised_black_border(fake_mnist: Path) -> None:
+    plain = lifelong.streams.split_mnist(normalize=True)
+    padded = lifelong.streams.split_mnist(normalize=True, pad=2)
+    assert padded.input_shape == (1024,) and "pad" not in plain.params and padded.params["pad"] == 2
+    x = eval_batch(padded[0]).x.reshape(-1, 32, 32)
+    border = torch.cat([x[:, :2].flatten(), x[:, -2:].flatten(), x[:, :, :2].flatten(), x[:, :, -2:].flatten()])
+    assert torch.allclose(border, torch.tensor(-0.1000 / 0.2752), atol=1e-3)  # (0 - mean) / std of 32x32
+    inside = (x[:, 2:-2, 2:-2] * 0.2752 + 0.1000).flatten(1)
+    original = eval_batch(plain[0]).x * 0.3081 + 0.1307  # both back in [0, 1]
+    assert torch.allclose(inside, original, atol=1e-3)
+    with pytest.raises(ValueError, match="pad"):
+        lifelong.streams.split_mnist(pad=-1)
+
+
 def test_rotation_by_zero_is_identity_and_by_90_turns_the_image() -> None:
     assert rotation_map(0.0) is None
     image = torch.zeros(1, 28, 28)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -13,11 +14,26 @@ from lifelong.streams.task import ImagePipeline, PixelMap, Split, Task
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
-def pipeline(normalize: bool, pixel_map: PixelMap | None = None) -> ImagePipeline:
-    """uint8 -> [0, 1], optionally standardised with MNIST's mean/std, then the task's pixel map."""
-    if normalize:
-        return ImagePipeline(1.0 / (255.0 * MNIST_STD), MNIST_MEAN / MNIST_STD, pixel_map)
-    return ImagePipeline(1.0 / 255.0, 0.0, pixel_map)
+def pipeline(normalize: bool, pixel_map: PixelMap | None = None, pad: int = 0) -> ImagePipeline:
+    """uint8 -> [0, 1], optionally zero-padded by ``pad`` pixels a side and standardised, then the pixel map.
+
+    Standardising uses MNIST's mean/std over the image as fed: with padding, the added black pixels
+    lower both (28×28: 0.1307/0.3081; 32×32: 0.1001/0.2752, the values Hsu et al.'s code hard-codes).
+    """
+    if pad < 0:
+        raise ValueError(f"pad must be at least 0, got {pad}")
+    if not normalize:
+        return ImagePipeline(1.0 / 255.0, 0.0, pixel_map, pad)
+    mean, std = padded_stats(pad)
+    return ImagePipeline(1.0 / (255.0 * std), mean / std, pixel_map, pad)
+
+
+def padded_stats(pad: int, side: int = 28) -> tuple[float, float]:
+    """MNIST's pixel mean and std over images zero-padded by ``pad`` a side (exact, from the 28×28 ones)."""
+    kept = side**2 / (side + 2 * pad) ** 2  # fraction of pixels that are the image's
+    mean = MNIST_MEAN * kept
+    second_moment = (MNIST_STD**2 + MNIST_MEAN**2) * kept
+    return mean, math.sqrt(second_moment - mean**2)
 
 
 def mnist(root: str | Path | None) -> MNIST:

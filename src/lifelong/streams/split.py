@@ -22,6 +22,7 @@ def split_mnist(
     class_order: str = "fixed",
     examples: int | None = None,
     normalize: bool = False,
+    pad: int = 0,
     root: str | None = None,
 ) -> Stream:
     """The digits split into ``tasks`` groups of ``10 // tasks``.
@@ -32,7 +33,8 @@ def split_mnist(
         scenario: ``task``, ``domain`` or ``class``.
         class_order: ``fixed`` (0..9, Hsu et al.) or ``random`` (redrawn per seed, van de Ven & Tolias).
         examples: training examples per task; None for all of the task's digits.
-        normalize: standardise with MNIST's mean and std.
+        normalize: standardise with MNIST's mean and std (over the padded image when ``pad``).
+        pad: black pixels added on each side (2 gives the 32×32 inputs of Hsu et al.'s code).
         root: a directory with MNIST files instead of the default source.
     """
     if tasks < 1 or 10 % tasks:
@@ -44,7 +46,7 @@ def split_mnist(
     generator = torch.Generator().manual_seed(seed)
     order = torch.arange(10) if class_order == "fixed" else torch.randperm(10, generator=generator)
     per_task = 10 // tasks
-    prepare = pipeline(normalize)
+    prepare = pipeline(normalize, pad=pad)
     out = []
     for t in range(tasks):
         digits = tuple(int(d) for d in order[t * per_task:(t + 1) * per_task])
@@ -53,7 +55,9 @@ def split_mnist(
         out.append(make_task(t, "digits " + ",".join(map(str, digits)), kind, train, test, digits, prepare))
     params = dict(tasks=tasks, seed=seed, scenario=kind.value, class_order=class_order, examples=examples,
                   normalize=normalize, order=order.tolist())
-    return Stream("split-mnist", tuple(out), kind, (784,), params)
+    if pad:  # recorded only when used, so runs stored before the option existed keep their ids
+        params["pad"] = pad
+    return Stream("split-mnist", tuple(out), kind, ((28 + 2 * pad) ** 2,), params)
 
 
 def _digits(
