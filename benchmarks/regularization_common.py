@@ -59,11 +59,13 @@ def curve_table(curves: Mapping[str, list[list[float]]], reference: Mapping[str,
 
 
 def gaps(scores: Mapping[str, list[float]], reference: Mapping[str, Any], spread: Mapping[str, float],
-         why: Mapping[str, str], default_spread: float = 1.0) -> str:
+         why: Mapping[str, str], default_spread: float = 1.0, standard_error: bool = False) -> str:
     """For every row further from the paper than the two spreads allow, the reason we found (or 'unexplained').
 
-    Allowed: the paper's spread (``default_spread`` where it publishes none) plus ours (std over our seeds);
-    with one seed a single run's noise is of the order of the paper's spread, which the header says.
+    Allowed: the paper's spread (``default_spread`` where it publishes none) plus ours: the std over our
+    seeds, or with ``standard_error`` the std / √seeds, to match a paper whose ± is the standard error of
+    its mean (van de Ven & Tolias); a std would hide a consistent shift of the mean behind the spread of
+    single runs. With one seed a single run's noise is of the order of the paper's spread, which the header says.
     """
     lines = []
     for method, values in scores.items():
@@ -72,12 +74,15 @@ def gaps(scores: Mapping[str, list[float]], reference: Mapping[str, Any], spread
             continue
         gap = statistics.mean(values) - paper
         ours = statistics.stdev(values) if len(values) > 1 else 0.0
+        if standard_error:
+            ours /= len(values) ** 0.5
         allowed = spread.get(method, default_spread) + ours
         if abs(gap) > allowed:
             reason = why.get(method, "unexplained")
             lines.append(f"- {method}: {gap:+.2f} points (allowed {allowed:.2f}): {reason}")
     seeds = max((len(v) for v in scores.values()), default=0)
     note = " (one seed: a single run varies by about the paper's spread)" if seeds == 1 else ""
+    note += " (standard errors of the means)" if standard_error and seeds > 1 else ""
     if not lines:
         return f"\nevery row is within the paper's spread plus ours{note}"
     return f"\nrows further from the paper than its spread plus ours{note}, and why:\n" + "\n".join(lines)
