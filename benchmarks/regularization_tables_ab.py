@@ -44,11 +44,11 @@ WHY = {
     "b": {
         "finetune": "3 seeds against their 10 (their finetune spread is 1.4-2.0 points)",
         "ewc": "the Fisher's scale is theirs: Hsu et al.'s code squares batch-mean gradients but multiplies them by "
-               "the batch size (measured ratio 1.0, regularization_scales.py --preset hsu-split-mnist-task); "
+               "the batch size (measured ratio 0.9, regularization_scales.py --preset hsu-split-mnist-task); "
                "3 seeds against their 10",
         "online-ewc": "as for EWC, with γ = 1 as their code; 3 seeds against their 10",
         "mas": "their Ω is |batch-mean gradient| of z² averaged over the outputs as well, ours the mean of "
-               "per-example |∇ ||z||²|: measured 2.2x larger (regularization_scales.py), so the same coefficient "
+               "per-example |∇ ||z||²|: measured 2.3x larger (regularization_scales.py), so the same coefficient "
                "guards more strongly",
         "si": "their Ω is not clipped at zero (ours is, as Zenke et al.'s code); 3 seeds against their 10",
         "l2": "the same quantity as theirs (b = 1, one anchor, no ½); 3 seeds against their 10",
