@@ -28,7 +28,7 @@ QUICK = {"stream": {"examples": 300}, "train": {"iterations": 20, "epochs": 1}}
 
 WHY = {
     "a": {
-        "finetune": "finetune varies a lot between digit orders (std 8.1 over 20 orders in domain-IL, 55-82 per "
+        "finetune": "finetune varies a lot between digit orders (std 8.1 over 20 orders in domain-IL, 49-82 per "
                     "order). In domain-IL finetune is +5.3 over 20 seeds, the paper's count (+9.2 over 3, +8.0 over "
                     "10), with our standard error 1.8; the methods move with it. No protocol difference found "
                     "(28x28 in [0, 1], 60,000 training images, one 2-unit head, Adam not reset, 2000 iterations of "
