@@ -28,12 +28,14 @@ def pipeline(normalize: bool, pixel_map: PixelMap | None = None, pad: int = 0) -
     return ImagePipeline(1.0 / (255.0 * std), mean / std, pixel_map, pad)
 
 
-def padded_stats(pad: int, side: int = 28) -> tuple[float, float]:
-    """MNIST's pixel mean and std over images zero-padded by ``pad`` a side (exact, from the 28×28 ones)."""
+def padded_stats(
+    pad: int, mean: float = MNIST_MEAN, std: float = MNIST_STD, side: int = 28
+) -> tuple[float, float]:
+    """Pixel mean and std over ``side``² images (pixel ``mean``/``std``) zero-padded by ``pad`` a side, exactly."""
     kept = side**2 / (side + 2 * pad) ** 2  # fraction of pixels that are the image's
-    mean = MNIST_MEAN * kept
-    second_moment = (MNIST_STD**2 + MNIST_MEAN**2) * kept
-    return mean, math.sqrt(second_moment - mean**2)
+    padded_mean = mean * kept
+    second_moment = (std**2 + mean**2) * kept
+    return padded_mean, math.sqrt(second_moment - padded_mean**2)
 
 
 def mnist(root: str | Path | None) -> MNIST:
