@@ -5,7 +5,11 @@ Three tables, each from a preset in ``configs/``:
 - ``expansion-permuted``: permuted MNIST, 10 tasks; the five expansion methods beside finetune, EWC
   and joint. Columns: ACC, BWT (mean ± std over seeds), parameters after the last task (total and
   trainable, and their bytes) and what each method reports of itself (PackNet/CPG free capacity,
-  CPG/Net2Net growth, Expert Gate's routing accuracy).
+  CPG's growth steps and Net2Net's widenings summed over all tasks, hidden widths, Expert Gate's
+  routing accuracy). Under each expansion method a ``growth`` line gives its parameters at random
+  init and after the last task, the growth (absolute and in % of init) and what each task added:
+  the size after the last task alone hides growth that happened on an earlier task (a Net2Net that
+  widened on task 2 and not after).
 - ``expansion-split``: split MNIST, task-incremental (Hsu et al.'s protocol), the same methods;
   finetune, EWC and joint have published numbers (Table B).
 - ``expansion-agem-pnn``: Table C's progressive-nets row (A-GEM's protocol, 17 permuted tasks):
@@ -34,7 +38,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 from _harness import CONFIGS, add_store_flag, machine_line, mean_std, open_store
@@ -48,11 +54,30 @@ QUICK: dict[str, dict[str, dict[str, Any]]] = {  # a few small tasks: checks the
     "split": {"stream": {"tasks": 5, "examples": 500}, "train": {"epochs": 1}},
     "agem-pnn": {"stream": {"tasks": 3}, "train": {}},
 }
-EXTRAS = {  # method state printed beside the accuracy: (label, attribute, format); lists show their last entry
-    "packnet": [("free", "free_capacity_", "{:.1%}")],
-    "cpg": [("free", "free_capacity_", "{:.1%}"), ("grown", "grown_", "{}"), ("width", "widths_", "{}")],
-    "net2net": [("widened", "widenings_", "{}"), ("width", "widths_", "{}")],
-    "expert-gate": [("routing", "routing_accuracy_", "{:.1%}")],
+
+
+def _after_last(values: Sequence[float]) -> str:
+    """A per-task fraction (free capacity, routing accuracy) as it stands after the last task."""
+    return f"{values[-1]:.1%}"
+
+
+def _over_all_tasks(counts: Sequence[int]) -> str:
+    """A per-task count (growth steps, widenings) summed: the last task's entry reads 0 if growth came earlier."""
+    return str(sum(counts))
+
+
+def _layers(widths: Sequence[int]) -> str:
+    """Every hidden layer's width (CPG grows layers separately)."""
+    return "x".join(str(w) for w in widths)
+
+
+# Method state printed beside the accuracy: (label, attribute of the method's report, how to show it).
+EXTRAS: dict[str, list[tuple[str, str, Callable[[Any], str]]]] = {
+    "packnet": [("free", "free_capacity_", _after_last)],
+    "cpg": [("free", "free_capacity_", _after_last), ("grown", "grown_", _over_all_tasks),
+            ("widths", "widths_", _layers)],
+    "net2net": [("widened", "widenings_", _over_all_tasks), ("widths", "widths_", _layers)],
+    "expert-gate": [("routing", "routing_accuracy_", _after_last)],
 }
 
 
@@ -68,16 +93,29 @@ def arguments() -> argparse.Namespace:
 
 
 def _extras(name: str, report: dict[str, Any]) -> str:
-    """E.g. "free 2.1%, grown 1, width 320" from the method's state after the last task."""
-    return ", ".join(f"{label} {fmt.format(report[key][-1])}" for label, key, fmt in EXTRAS.get(name, [])
-                     if report.get(key))
+    """E.g. "free 2.1%, grown 3, widths 320x400" from the method's state after the last task."""
+    return ", ".join(f"{label} {show(report[key])}" for label, key, show in EXTRAS.get(name, []) if report.get(key))
+
+
+def _growth(parameters: Sequence[Mapping[str, int]]) -> str:
+    """Total parameters at random init and after the last task, the growth, and what each task added.
+
+    ``parameters[r]`` is the learner's size after row r of R (row 0 = init), so growth on any task shows,
+    not only the last one's.
+    """
+    totals = [size["total"] for size in parameters]
+    initial, final = totals[0], totals[-1]
+    added = ", ".join(f"{after - before:+,}" for before, after in pairwise(totals))
+    return (f"init {initial:,} -> after last task {final:,}: growth {final - initial:+,} "
+            f"({(final - initial) / initial:+.1%} of init); per task {added}")
 
 
 def table(which: str, args: argparse.Namespace) -> None:
     """Run every method of the table's preset over the seeds and print one line per method.
 
-    Sizes, seconds and notes are those of the last seed's run; MB counts the learner's parameters,
-    method MB the tensors the method keeps as state (masks, owners, anchors).
+    Sizes, growth, seconds and notes are those of the last seed's run (the growth line adds each seed's
+    final size when the seeds grew differently); MB counts the learner's parameters, method MB the
+    tensors the method keeps as state (masks, owners, anchors).
     """
     preset = load_preset(CONFIGS / f"expansion-{which}.toml")
     quick = QUICK[which] if args.quick else {"stream": {}, "train": {}}
@@ -110,6 +148,11 @@ def table(which: str, args: argparse.Namespace) -> None:
               f"{mean_std(bwt) if bwt else '-':>15}{size['total']:>11,}{size['trainable']:>11,}"
               f"{size['bytes'] / 2**20:>8.2f}{result.method_bytes / 2**20:>11.2f}{result.total_seconds:>8.0f}   "
               f"{_extras(name, result.method_report)}".rstrip(), flush=True)
+        if METHODS.get(name).family == "expansion":
+            finals = [r.parameters[-1]["total"] for r in results]
+            seeds_differ = len(set(finals)) > 1
+            per_seed = f"; after last task per seed {', '.join(f'{n:,}' for n in finals)}" if seeds_differ else ""
+            print(f"{'':<13}growth: {_growth(result.parameters)}{per_seed}", flush=True)
 
 
 def main() -> int:

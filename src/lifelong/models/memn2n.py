@@ -5,9 +5,13 @@ the end, then the question in the last row; 0 is the padding token. The backbone
 o^K + u^K (Sec. 2.1: u^{k+1} = u^k + o^k); the head W turns it into answer logits, so the answer
 layer is the scenario's head like any other model's.
 
-Follows the paper's 1k-bAbI setting: adjacent weight tying (A^{k+1} = C^k, B = A^1; Sec. 2.2),
-position encoding of words (Sec. 4.1: l_kj = (1 - j/J) - (k/d)(1 - 2j/J)) and temporal encoding
-(Sec. 4.1: m_i = sum_j l_j * A x_ij + T_A(i)). Named ``memn2n`` (3 hops, d = 20) or ``memn2n-HxD``.
+Follows the paper's 1k-bAbI setting: adjacent weight tying of the embeddings (A^{k+1} = C^k,
+B = A^1; Sec. 2.2), position encoding of words (Sec. 4.1: l_kj = (1 - j/J) - (k/d)(1 - 2j/J)) and
+temporal encoding (Sec. 4.1: m_i = sum_j l_j * A x_ij + T_A(i)). Named ``memn2n`` (3 hops, d = 20)
+or ``memn2n-HxD``. Not here: linear start (LS) and random noise on the time index (RN), which are
+training tricks, and layer-wise tying (LW); nor the adjacent scheme's W^T = C^K, because the answer
+layer is the scenario's head. Trained per task, it is therefore Table 1's "PE" column (3 hops, per
+task, 1k), not "PE LS RN" (benchmarks/babi_memn2n.py).
 """
 
 from __future__ import annotations
