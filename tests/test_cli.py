@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lifelong.cli import main
+from lifelong.errors import OptionError
 
 
 def test_run_writes_full_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,24 +38,59 @@ def test_several_methods_print_a_comparison(capsys: pytest.CaptureFixture[str], 
     assert "method" in capsys.readouterr().out.splitlines()[-3]
 
 
+SYN = ["run", "--stream", "synthetic", "--model", "mlp-8x1"]
+
+
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "line"),
     [
-        (["run", "--stream", "nope"], "unknown stream 'nope'; valid: "),
-        (["run", "--stream", "synthetic", "--method", "nope"], "unknown method 'nope'; valid: "),
-        (["run", "--stream", "synthetic", "--stream.colour", "red"], "unknown option stream.synthetic.colour; valid: "),
-        (["run", "--stream", "synthetic", "--stream.tasks", "many"], "cannot read 'many' as int"),
-        (["run", "--stream", "synthetic", "--train.speed", "9"], "unknown option train.speed; valid: batch_size"),
-        (["run", "--stream", "synthetic", "--method.lam", "9"], "unknown option --method.lam: none of finetune"),
-        (["run", "--stream", "synthetic", "--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'; valid: adam, sgd"),
-        (["run", "--stream", "synthetic", "--model", "mlp-abc"], "bad MLP size 'abc'"),
-        (["run", "--stream", "synthetic", "--bogus"], "unrecognised argument '--bogus'"),
+        (["run", "--stream", "nope"], "unknown stream 'nope'; valid: babi, files, noisy-mnist, permuted-mnist, "
+                                      "rotated-mnist, split-mnist, synthetic"),
+        ([*SYN, "--method", "nope"], "unknown method 'nope'; valid: agem, cpg, cumulative, er, ewc, expert-gate, "
+                                     "finetune, gem, generative-replay, icarl, independent, joint, l2, lwf, mas, "
+                                     "net2net, online-ewc, packnet, progressive, rwalk, scp, si"),
+        ([*SYN, "--stream.colour", "red"], "--stream.colour: unknown option of stream 'synthetic'; valid: "
+                                           "classes_per_task, examples, features, scenario, seed, spread, tasks, "
+                                           "test_examples"),
+        ([*SYN, "--stream.tasks", "many"], "--stream.tasks: cannot read 'many' as int"),
+        ([*SYN, "--stream.tasks", "0"], "stream synthetic: tasks must be at least 1, got 0"),
+        ([*SYN, "--train.speed", "9"], "--train.speed: unknown option of training; valid: batch_size, betas, "
+                                       "epochs, eval_batch_size, iterations, lr, momentum, optimizer, "
+                                       "reset_optimizer, threads"),
+        ([*SYN, "--method", "ewc", "--method.lamda", "9"],
+         "--method.lamda: unknown option of method 'ewc'; valid: fisher, half, lam, samples"),
+        ([*SYN, "--method", "ewc,si", "--method.lamda", "9"],
+         "--method.lamda: unknown option; none of ewc, si has it (ewc: lam, half, fisher, samples; si: lam, half, xi)"),
+        ([*SYN, "--method", "ewc", "--method.lam", "nan"], "--method.lam: must be a finite number, got 'nan'"),
+        ([*SYN, "--method", "ewc", "--method.fisher", "exact"],
+         "--method.fisher: 'exact' is not one of true, sample, predicted, empirical"),
+        ([*SYN, "--optimizer", "rmsprop"], "--train.optimizer: 'rmsprop' is not one of adam, sgd"),
+        ([*SYN, "--lr", "nan"], "--train.lr: must be a finite number, got 'nan'"),
+        ([*SYN, "--lr", "inf"], "--train.lr: must be a finite number, got 'inf'"),
+        ([*SYN, "--lr", "-0.1"], "--train.lr: must be a positive finite number, got -0.1"),
+        ([*SYN, "--epochs", "0"], "--train.epochs: must be a whole number of at least 1, got 0"),
+        ([*SYN, "--seed", "abc"], "argument --seed: invalid int value: 'abc'"),
+        (["compare", "--stream", "synthetic", "--seeds", "0"], "--seeds: must be at least 1, got 0"),
+        (["run", "--stream", "synthetic", "--model", "mlp-abc"],
+         "--model mlp-abc: bad MLP size 'abc': use e.g. 400x2 or 1024-512-256"),
+        (["run", "--stream", "synthetic", "--model", "mlp-0"],
+         "--model mlp-0: bad MLP size '0': every layer needs at least one unit"),
+        ([*SYN, "--init", "zeros"], "--init: unknown init 'zeros'; valid: default, trunc-normal-0.1"),
+        ([*SYN, "--bogus"], "--bogus: unrecognised argument; options are --stream.KEY, --method.KEY, --train.KEY or "
+                            "those in `lifelong run --help`"),
+        ([*SYN, "--scenario", "tsk"], "--stream.scenario: 'tsk' is not one of task, domain, class"),
         (["run", "--preset", "missing.toml"], "missing.toml: preset file does not exist"),
     ],
 )
-def test_bad_input_is_a_clear_error(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_is_one_line_naming_the_option(argv: list[str], line: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*argv, "--quiet"]) == 2
-    assert message in capsys.readouterr().err
+    assert capsys.readouterr().err == f"lifelong: error: {line}\n"
+
+
+def test_debug_shows_the_traceback() -> None:
+    with pytest.raises(OptionError, match="unknown stream 'nope'"):
+        main(["run", "--stream", "nope", "--debug"])
 
 
 def test_list_shows_families_scenarios_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from lifelong.errors import OptionError
+
 T = TypeVar("T")
 
 
@@ -50,13 +52,13 @@ class Registry(Generic[T]):
         return decorate
 
     def get(self, name: str) -> Entry[T]:
-        """The entry for ``name``; an unknown name raises ``KeyError`` listing the valid ones."""
+        """The entry for ``name``; an unknown name raises :class:`OptionError` listing the valid ones."""
         _load_builtins()
         try:
             return self._entries[name]
         except KeyError:
             valid = ", ".join(sorted(self._entries))
-            raise KeyError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
+            raise OptionError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
 
     def names(self) -> list[str]:
         _load_builtins()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Sequence
 from typing import Any
 
 from lifelong._registry import METHODS, STREAMS
 from lifelong.config import RunConfig, TrainConfig
+from lifelong.errors import LifelongError, OptionError, one_line
 from lifelong.methods.base import Method
+from lifelong.models.init import INITS
 from lifelong.models.learner import Learner
 from lifelong.observers import Observer
 from lifelong.options import resolve
@@ -17,22 +20,60 @@ from lifelong.streams.stream import Stream
 from lifelong.train import train as train_loop
 
 TRAIN_FIELDS = {f for f in TrainConfig.__dataclass_fields__}
+DEFAULT_MODEL = "mlp-400x2"
 
 
-def build_stream(name: str, params: dict[str, Any] | None = None, seed: int | None = None) -> Stream:
+def suited_defaults(stream_name: str) -> dict[str, Any]:
+    """The model and training settings a registered stream declares as suited (``{}`` for others)."""
+    return STREAMS.get(stream_name).defaults if stream_name in STREAMS.names() else {}
+
+
+def default_model(stream_name: str) -> str:
+    """The backbone a run gets when none is named: the stream's suited one, else ``mlp-400x2``."""
+    model: str = suited_defaults(stream_name).get("model", DEFAULT_MODEL)
+    return model
+
+
+def train_config(
+    stream_name: str, overrides: dict[str, Any], base: TrainConfig | None = None, where: str = "--train."
+) -> TrainConfig:
+    """The one resolution of training settings, shared by ``ll.run`` and the CLI.
+
+    ``TrainConfig``'s defaults < the stream's suited settings (or a preset's ``base``) < ``overrides``
+    (strings from the command line or values from Python, checked and coerced, named by ``where``).
+    """
+    if base is None:
+        base = TrainConfig(**resolve(TrainConfig, suited_defaults(stream_name).get("train", {}), where, "training"))
+    return dataclasses.replace(base, **resolve(TrainConfig, overrides, where, "training"))
+
+
+def build_stream(name: str, params: dict[str, Any] | None = None, seed: int | None = None,
+                 where: str = "--stream.") -> Stream:
     """A registered stream by name; ``seed`` fills the builder's own seed unless given in ``params``."""
     builder = STREAMS.get(name).factory
-    kwargs = resolve(builder, dict(params or {}), f"stream.{name}")
+    kwargs = resolve(builder, dict(params or {}), where, f"stream {name!r}")
     if seed is not None and "seed" in inspect.signature(builder).parameters:
         kwargs.setdefault("seed", seed)
-    stream: Stream = builder(**kwargs)
+    try:
+        stream: Stream = builder(**kwargs)
+    except LifelongError:
+        raise
+    except ValueError as err:
+        raise OptionError(f"stream {name}: {err}") from None
     return stream
 
 
-def build_method(name: str, params: dict[str, Any] | None = None) -> Method:
+def build_method(name: str, params: dict[str, Any] | None = None, where: str = "--method.") -> Method:
     """A registered method by name with hyperparameters checked against its dataclass fields."""
     cls = METHODS.get(name).factory
-    method: Method = cls(**resolve(cls, dict(params or {}), f"method.{name}"))
+    kwargs = resolve(cls, dict(params or {}), where, f"method {name!r}")
+    try:
+        method: Method = cls(**kwargs)
+    except LifelongError:
+        raise
+    except ValueError as err:
+        raise OptionError(f"method {name}: {err}") from None
+    method.validate()
     return method
 
 
@@ -75,17 +116,28 @@ def run(
     """
     unknown = set(train_options) - TRAIN_FIELDS
     if unknown:
-        raise TypeError(f"unknown training option(s) {sorted(unknown)}; valid: {', '.join(sorted(TRAIN_FIELDS))}")
+        raise OptionError(f"{sorted(unknown)[0]}: unknown training option; valid: {', '.join(sorted(TRAIN_FIELDS))}")
     if isinstance(stream, str):
-        stream = build_stream(stream, stream_params, seed)
-    suited = STREAMS.get(stream.name).defaults if stream.name in STREAMS.names() else {}
+        stream = build_stream(stream, stream_params, seed, where="stream_params.")
     if train is None:
-        train = TrainConfig(**resolve(TrainConfig, {**suited.get("train", {}), **train_options}, "train"))
+        train = train_config(stream.name, train_options, where="")
     elif train_options:
         raise TypeError("give either train=TrainConfig(...) or training keywords, not both")
-    model = model or suited.get("model", "mlp-400x2")
+    model = model or default_model(stream.name)
     if isinstance(method, str):
-        method = build_method(method, method_params)
+        method = build_method(method, method_params, where="method_params.")
     config = run_config(stream, method, model, seed, train, init)
-    learner = Learner.build(model, stream, seed, init)
+    learner = build_learner(model, stream, seed, init)
     return train_loop(stream, method, learner, config, observers)
+
+
+def build_learner(model: str, stream: Stream, seed: int, init: str = "default") -> Learner:
+    """The initial network; a model or init that does not fit is an :class:`OptionError` naming the option."""
+    if init not in INITS:
+        raise OptionError(f"--init: unknown init {init!r}; valid: {', '.join(INITS)}")
+    try:
+        return Learner.build(model, stream, seed, init)
+    except LifelongError:
+        raise
+    except (ValueError, KeyError) as err:
+        raise OptionError(f"--model {one_line(err.args[0] if err.args else err)}") from None

@@ -1,6 +1,6 @@
 """The ``lifelong`` command: thin over the library.
 
-    lifelong run                          the lecture's demo: finetune, EWC (when available), joint
+    lifelong run                          the lecture's demo (src/lifelong/demo.toml): finetune, EWC, joint
     lifelong run --stream split-mnist --scenario class --method si --seed 3 --json out.json
     lifelong run --preset configs/hw14-permuted.toml --method ewc --method.lam 100
     lifelong compare --stream permuted-mnist --tasks 10 --method finetune,joint --seeds 3 --store runs.db
@@ -8,8 +8,9 @@
     lifelong list streams|methods|models
 
 Options of streams, methods and training are generated from their signatures and dataclass fields:
-``--stream.KEY``, ``--method.KEY``, ``--train.KEY`` (and the shortcuts below). An unknown key or a
-value of the wrong type is an error that names it and lists the valid ones.
+``--stream.KEY``, ``--method.KEY``, ``--train.KEY`` (and the shortcuts below). Any error a user can
+cause is one line, ``lifelong: error: <file or option>: <problem>``, exit code 2; a run that diverges
+exits with 3 and keeps the rows of R it finished; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -18,25 +19,22 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from lifelong._registry import METHODS, MODELS, STREAMS
-from lifelong.api import build_method, build_stream
+from lifelong.api import DEFAULT_MODEL, build_method, build_stream, default_model, suited_defaults, train_config
 from lifelong.config import TrainConfig
-from lifelong.observers import Progress
-from lifelong.options import options_of, resolve
+from lifelong.errors import DivergedError, LifelongError, OptionError, StoreError, one_line
+from lifelong.observers import Observer, Progress
+from lifelong.options import choices, options_of, type_name
 from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line, summary_table
+from lifelong.result import Result
+from lifelong.streams.scenario import ScenarioName
 
-# The lecture's demonstration: permuted MNIST, 5 tasks, task 1 the identity, the homework's network
-# (784-1024-512-256-10) with one epoch per task so it finishes in a few minutes on 2 cores. Adam at 1e-3
-# (not the homework's 1e-4, which needs its 10 epochs) so one epoch learns each task well; EWC with the
-# homework's un-halved penalty λ·Σ F (θ−θ*)², λ = 1000, Fisher over 1000 training examples per task.
-# Measured 2026-11-23: finetune ACC 76.8 / BWT -25.0, EWC 95.5 / 0.0 at finetune's time, joint 96.3; 3 min.
-DEMO_STREAM = "permuted-mnist"
-DEMO_MODEL = "mlp-1024-512-256"
-DEMO_TRAIN = {"optimizer": "adam", "lr": 1e-3, "epochs": 1, "batch_size": 128}
-DEMO_METHODS = ("finetune", "ewc", "joint")
-DEMO_METHOD_PARAMS: dict[str, dict[str, Any]] = {"ewc": {"lam": 1000.0, "half": False, "samples": 1000}}
+DEFAULT_STREAM = "permuted-mnist"
+DEMO_PRESET = Path(__file__).with_name("demo.toml")
+DIVERGED_EXIT = DivergedError.exit_code
 
 SHORTCUTS = {  # --flag -> (section, key)
     "tasks": ("stream", "tasks"), "scenario": ("stream", "scenario"), "examples": ("stream", "examples"),
@@ -46,17 +44,23 @@ SHORTCUTS = {  # --flag -> (section, key)
 }
 
 
-class UsageError(Exception):
-    """Bad command-line input; printed without a traceback, exit code 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line of ours (its own print the usage too), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise OptionError(message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = _parser()
-    args, extra = parser.parse_known_args(argv)
     try:
+        args, extra = parser.parse_known_args(argv)
         if args.command == "list":
             if extra:
-                raise UsageError(f"unexpected arguments: {' '.join(extra)}")
+                raise OptionError(f"unexpected arguments: {' '.join(extra)}")
             print(list_text(args.what))
             return 0
         if args.command == "report":
@@ -65,43 +69,88 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args, extra)
         parser.print_help()
         return 2
-    except (UsageError, ValueError, KeyError, TypeError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"lifelong: error: {message}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("lifelong: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if debug:
+            raise
+        print(f"lifelong: error: {_describe(err)}", file=sys.stderr)
+        return err.exit_code if isinstance(err, LifelongError) else 2 if _user_caused(err) else 1
+
+
+def _describe(err: Exception) -> str:
+    """One line for any error: ours say where and what; a file system error names its file."""
+    if isinstance(err, LifelongError):
+        return one_line(err)
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.filename}: {err.strerror or one_line(err)}"
+    if isinstance(err, KeyError | ValueError | TypeError | OSError | MemoryError):
+        return one_line(err.args[0] if err.args else err)
+    return f"internal error ({type(err).__name__}: {one_line(err)}); run again with --debug for the traceback"
+
+
+def _user_caused(err: Exception) -> bool:
+    return isinstance(err, KeyError | ValueError | TypeError | OSError | MemoryError)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lifelong", description="Lifelong (continual) learning with PyTorch.")
-    sub = parser.add_subparsers(dest="command")
+    parser = _Parser(prog="lifelong", description="Lifelong (continual) learning with PyTorch.",
+                     epilog="Add --debug to any command to see the traceback of an error.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="train through a stream and print the accuracy matrix",
-                         description="Without options: the lecture's demo of catastrophic forgetting.")
+                         description="Without options: the lecture's demo of catastrophic forgetting "
+                                     f"({DEMO_PRESET.name}: finetune, EWC, joint on permuted MNIST).",
+                         epilog=_dotted_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _run_options(run)
     compare = sub.add_parser("compare", help="several methods over several seeds: mean ± std per method",
-                             description="Like run, then a table of each method's mean ± std over seeds.")
+                             description="Like run, then a table of each method's mean ± std over seeds.",
+                             epilog=_dotted_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _run_options(compare)
-    rep = sub.add_parser("report", help="HTML + PNG report of a results store")
+    rep = sub.add_parser("report", help="HTML + PNG report of a results store (reads it, never writes it)")
     rep.add_argument("store", help="the SQLite file written by --store")
     rep.add_argument("--out", default="report", help="output directory (default: report/)")
     rep.add_argument("--task", type=int, default=1, help="the task whose accuracy curve is drawn (1-based)")
-    lst = sub.add_parser("list", help="show what exists")
+    lst = sub.add_parser("list", help="show what exists, with every option's type and default")
     lst.add_argument("what", choices=["streams", "methods", "models"])
     return parser
 
 
+def _dotted_help() -> str:
+    """The generated options, for --help: where to see each stream's and method's keys, every training key."""
+    train = "\n".join(f"  --train.{o.name} {o.type_name} (default {o.default!r})" for o in options_of(TrainConfig))
+    return ("options of streams, methods and training (generated from their signatures):\n"
+            "  --stream.KEY VALUE    an option of the stream: `lifelong list streams` shows every stream's keys, "
+            "types, choices and defaults\n"
+            "  --method.KEY VALUE    a hyperparameter of the method(s): `lifelong list methods` shows them\n"
+            "  --train.KEY VALUE     training (defaults below; a stream may suit others: `lifelong list streams`):\n"
+            f"{train}\n"
+            "An unknown key or a bad value is an error naming it and listing the valid ones.")
+
+
 def _run_options(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--stream", help=f"stream name (default {DEMO_STREAM}); see `lifelong list streams`")
-    run.add_argument("--method", help="method name or a comma-separated list; see `lifelong list methods`")
-    run.add_argument("--model", help=f"backbone, e.g. mlp-400x2 (default {DEMO_MODEL} for the demo)")
-    run.add_argument("--init", help="weight initialisation: default, trunc-normal-0.1 (see models/init.py)")
-    run.add_argument("--seed", type=int, default=0, help="fixes weights, data order, method sampling")
-    run.add_argument("--seeds", type=int, default=1, help="run seeds seed..seed+N-1")
+    run.add_argument("--stream", help=f"stream name (default {DEFAULT_STREAM}); see `lifelong list streams`")
+    run.add_argument("--method", help="method name or a comma-separated list (default finetune); "
+                                      "see `lifelong list methods`")
+    run.add_argument("--model", help=f"backbone, e.g. mlp-400x2 (default: the stream's suited model, else "
+                                     f"{DEFAULT_MODEL}); see `lifelong list models`")
+    run.add_argument("--init", help="weight initialisation {default,trunc-normal-0.1} (see models/init.py)")
+    run.add_argument("--seed", type=int, default=0, help="fixes weights, data order, method sampling (default 0)")
+    run.add_argument("--seeds", type=int, default=1, help="run N seeds: seed..seed+N-1 (default 1)")
     run.add_argument("--preset", help="a TOML preset (configs/*.toml) of a published protocol")
-    run.add_argument("--json", help="write the full result(s) as JSON to this path")
+    run.add_argument("--json", help="write the full result(s) as JSON to this path (checked before training)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
-    run.add_argument("--store", help="SQLite file: store every run there and skip runs already stored")
+    run.add_argument("--store", help="SQLite file: store every run there and skip runs already finished "
+                                     "(checked before training)")
+    run.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    train_options = {o.name: o for o in options_of(TrainConfig)}
     for flag, (section, key) in SHORTCUTS.items():
-        run.add_argument(f"--{flag.replace('_', '-')}", dest=f"short_{flag}", help=f"= --{section}.{key}")
+        annotation = train_options[key].annotation if section == "train" else ScenarioName if key == "scenario" \
+            else int
+        shown = f" {type_name(annotation)}" if choices(annotation) else ""
+        run.add_argument(f"--{flag.replace('_', '-')}", dest=f"short_{flag}", help=f"= --{section}.{key}{shown}")
 
 
 def _dotted(extra: list[str]) -> dict[str, dict[str, str]]:
@@ -111,115 +160,223 @@ def _dotted(extra: list[str]) -> dict[str, dict[str, str]]:
     while i < len(extra):
         token = extra[i]
         if not token.startswith("--") or "." not in token:
-            raise UsageError(f"unrecognised argument {token!r}; options are --stream.KEY, --method.KEY, --train.KEY "
-                             "or those in `lifelong run --help`")
+            raise OptionError(f"{token}: unrecognised argument; options are --stream.KEY, --method.KEY, --train.KEY "
+                              "or those in `lifelong run --help`")
         key, _, value = token[2:].partition("=")
         if not value:
             if i + 1 >= len(extra):
-                raise UsageError(f"option {token} needs a value")
+                raise OptionError(f"{token}: needs a value")
             value = extra[i + 1]
             i += 1
         section, _, name = key.partition(".")
         if section not in out:
-            raise UsageError(f"unknown option section {section!r} in {token}; valid: stream, method, train")
+            raise OptionError(f"{token}: unknown option section {section!r}; valid: stream, method, train")
         out[section][name.replace("-", "_")] = value
         i += 1
     return out
 
 
+class _Recorder(Observer):
+    """Writes a run's status to the store as it goes: ``running`` before the first step, then the result
+    or its failure. A final write that fails puts the result beside the store and says where."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def run_started(self, config: Any, phase_names: list[str]) -> None:
+        self._run_id: str = config.run_id
+        self.store.start(config.to_dict(), config.run_id)
+
+    def run_finished(self, result: Any) -> None:
+        _keep(result, lambda: self.store.put(result), self.store.path)
+
+    def run_failed(self, result: Any, message: str) -> None:
+        if result is None:
+            self.store.fail(self._run_id, message)
+            return
+        _keep(result, lambda: self.store.fail(result.run_id, message, result), self.store.path)
+
+
+def _keep(result: Result, write: Any, target: Path) -> None:
+    """Run ``write``; if it fails, save the result as JSON beside ``target`` and print the path."""
+    try:
+        write()
+    except (StoreError, OSError) as err:
+        fallback = _fallback_path(Path(target), result.run_id)
+        fallback.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        print(f"lifelong: warning: {one_line(err)}; the result of run {result.run_id} is in {fallback}",
+              file=sys.stderr)
+
+
+def _fallback_path(target: Path, run_id: str) -> Path:
+    """Beside the target if its folder is writable, else in the current folder."""
+    name = f"{target.name}.{run_id}.json"
+    for folder in (target.parent, Path.cwd()):
+        try:
+            probe = folder / name
+            probe.touch()
+            return probe
+        except OSError:
+            continue
+    raise StoreError(f"{target}: cannot write the result anywhere")
+
+
+def _check_json_target(path: str) -> None:
+    from lifelong.store import check_writable
+
+    try:
+        check_writable(path, "JSON file")
+    except StoreError as err:
+        raise OptionError(f"--json {err}") from None
+
+
 def run_command(args: argparse.Namespace, extra: list[str]) -> int:
-    from lifelong.api import run, run_config
+    from lifelong.api import run_config
     from lifelong.presets import load_preset
     from lifelong.store import Store
 
+    if args.seeds < 1:
+        raise OptionError(f"--seeds: must be at least 1, got {args.seeds}")
+    if args.seed < 0:
+        raise OptionError(f"--seed: must be at least 0, got {args.seed}")
+    if args.json:
+        _check_json_target(args.json)
     given = _dotted(extra)
     for flag, (section, key) in SHORTCUTS.items():
         value = getattr(args, f"short_{flag}")
         if value is not None:
             given[section][key] = value
     demo = args.stream is None and args.method is None and args.preset is None
-    preset = load_preset(args.preset) if args.preset else None
-    stream_name = args.stream or (preset.stream if preset else DEMO_STREAM)
+    preset = load_preset(args.preset or DEMO_PRESET) if (args.preset or demo) else None
+    stream_name = args.stream or (preset.stream if preset else DEFAULT_STREAM)
+    STREAMS.get(stream_name)  # an unknown name fails here, before anything else
     if args.method:
         methods = [m.strip() for m in args.method.split(",") if m.strip()]
-    elif preset:
-        methods = list(preset.methods) or ["finetune"]
     else:
-        methods = [m for m in DEMO_METHODS if m in METHODS.names()] if demo else ["finetune"]
-    suited = STREAMS.get(stream_name).defaults  # the stream's own model/training defaults, lowest precedence
-    model = args.model or (preset.model if preset else (DEMO_MODEL if demo else suited.get("model", "mlp-400x2")))
+        methods = list(preset.methods) if preset and preset.methods else ["finetune"]
+    for name in methods:
+        METHODS.get(name)
+    model = args.model or (preset.model if preset else default_model(stream_name))
     init = args.init or (preset.init if preset else "default")
-    base_train = dict(DEMO_TRAIN) if demo else dict(suited.get("train", {}))
-    train = TrainConfig(**resolve(TrainConfig, base_train, "train")) if preset is None else preset.train
-    train = TrainConfig(**{**train.__dict__, **resolve(TrainConfig, given["train"], "train")})
+    train = train_config(stream_name, given["train"], base=preset.train if preset else None)
     stream_params = {**(preset.stream_params if preset and stream_name == preset.stream else {}), **given["stream"]}
-    for key in given["method"]:
-        if not any(key in {o.name for o in options_of(METHODS.get(n).factory)} for n in methods):
-            raise UsageError(f"unknown option --method.{key}: none of {', '.join(methods)} has it")
+    _check_method_keys(methods, given["method"])
     store = Store(args.store) if args.store else None
-    results = []
-    for seed in range(args.seed, args.seed + args.seeds):
-        stream = build_stream(stream_name, stream_params, seed)
-        for name in methods:
-            params = {**(preset.methods.get(name, {}) if preset else DEMO_METHOD_PARAMS.get(name, {})),
-                      **given["method"]}
-            if len(methods) > 1 and given["method"]:  # --method.KEY applies to the methods that have KEY
-                valid = {o.name for o in options_of(METHODS.get(name).factory)}
-                params = {k: v for k, v in params.items() if k in valid}
-            method = build_method(name, params)
-            run_id = run_config(stream, method, model, seed, train, init).run_id
-            if store is not None and store.has(run_id):
-                result = store.get(run_id).to_dict()
-                print(f"\n(stored run {run_id}, skipped)")
-            else:
-                observers = [] if args.quiet else [Progress(label=name)]
-                outcome = run(stream, method, model, seed=seed, init=init, train=train, observers=observers)
-                if store is not None:
-                    store.put(outcome)
-                result = outcome.to_dict()
-            print(f"\n{header(result)}\n{matrix_table(result)}\n{metrics_line(result)}", flush=True)
-            results.append(result)
-    if store is not None:
-        store.close()
-    if args.command == "compare":
-        print("\n" + summary_table(results))
-    elif len(results) > 1:
-        print("\n" + comparison_table(results))
-    if demo:
+    results: list[dict[str, Any]] = []
+    diverged = False
+    try:
+        for seed in range(args.seed, args.seed + args.seeds):
+            stream = build_stream(stream_name, stream_params, seed)
+            for name in methods:
+                outcome = _run_one(args, stream, name, preset, given["method"], len(methods), model, seed, init, train,
+                                   store, run_config)
+                diverged |= outcome.get("status") == "failed"
+                results.append(outcome)
+    finally:
+        if store is not None:
+            store.close()
+    finished = [r for r in results if r.get("status", "finished") == "finished"]
+    if args.command == "compare" and finished:
+        print("\n" + summary_table(finished))
+    elif len(finished) > 1:
+        print("\n" + comparison_table(finished))
+    if demo and not diverged:
         print("\nFinetune forgets earlier permutations (BWT < 0); EWC guards the weights that mattered to earlier "
               "tasks and keeps most of them; joint training on all tasks at once shows the model has the capacity "
               "for all of them (the upper bound).")
     if args.json:
         payload: Any = results[0] if len(results) == 1 else results
-        with open(args.json, "w") as f:
-            json.dump(payload, f, indent=2, default=str)
-    return 0
+        text = json.dumps(payload, indent=2, default=str) + "\n"
+        try:
+            Path(args.json).write_text(text)
+        except OSError as err:
+            fallback = _fallback_path(Path(args.json), "results")
+            fallback.write_text(text)
+            print(f"lifelong: warning: {args.json}: {err.strerror}; the results are in {fallback}", file=sys.stderr)
+    return DIVERGED_EXIT if diverged else 0
+
+
+def _check_method_keys(methods: list[str], keys: dict[str, str]) -> None:
+    """With several methods, ``--method.KEY`` goes to those that have KEY; one that none has is an error."""
+    if len(methods) == 1:
+        return  # build_method names the method and lists its keys
+    for key in keys:
+        if not any(key in {o.name for o in options_of(METHODS.get(n).factory)} for n in methods):
+            listing = "; ".join(f"{n}: {', '.join(o.name for o in options_of(METHODS.get(n).factory)) or '(none)'}"
+                                for n in methods)
+            raise OptionError(f"--method.{key}: unknown option; none of {', '.join(methods)} has it ({listing})")
+
+
+def _run_one(args: argparse.Namespace, stream: Any, name: str, preset: Any, given: dict[str, str], n_methods: int,
+             model: str, seed: int, init: str, train: TrainConfig, store: Any, run_config: Any) -> dict[str, Any]:
+    """One configuration: read back from the store, or trained (and stored as it goes); printed."""
+    from lifelong.api import build_learner
+    from lifelong.train import train as train_loop
+
+    params = {**(preset.methods.get(name, {}) if preset else {})}
+    if n_methods > 1:  # --method.KEY applies to the methods that have KEY
+        valid = {o.name for o in options_of(METHODS.get(name).factory)}
+        params.update({k: v for k, v in given.items() if k in valid})
+    else:
+        params.update(given)
+    method = build_method(name, params)
+    config = run_config(stream, method, model, seed, train, init)
+    if store is not None and store.has(config.run_id):
+        result = store.get(config.run_id).to_dict()
+        print(f"\n(stored run {config.run_id}, skipped)")
+    else:
+        learner = build_learner(model, stream, seed, init)
+        observers: list[Observer] = [] if args.quiet else [Progress(label=name)]
+        if store is not None:
+            observers.append(_Recorder(store))
+        try:
+            result = train_loop(stream, method, learner, config, observers).to_dict()
+        except DivergedError as err:
+            print(f"lifelong: error: {one_line(err)}", file=sys.stderr)
+            result = err.result.to_dict()
+            print(f"\n{header(result)}\n{matrix_table(result)}\n(stopped: the rows above are what it finished)",
+                  flush=True)
+            return result
+    print(f"\n{header(result)}\n{matrix_table(result)}\n{metrics_line(result)}", flush=True)
+    return result
 
 
 def report_command(args: argparse.Namespace, extra: list[str]) -> int:
-    from pathlib import Path
-
     from lifelong.report.html import write_report
     from lifelong.store import Store
 
     if extra:
-        raise UsageError(f"unexpected arguments: {' '.join(extra)}")
-    if not Path(args.store).exists():
-        raise UsageError(f"{args.store}: results store does not exist")
-    with Store(args.store) as store:
+        raise OptionError(f"unexpected arguments: {' '.join(extra)}")
+    with Store(args.store, readonly=True) as store:
         results = store.results()
+        counts = store.counts()
+    if not results:
+        raise StoreError(f"{args.store}: no finished runs to report")
     index = write_report(results, Path(args.out), task=args.task - 1)
-    print(f"wrote {index} ({len(results)} runs)")
+    others = ", ".join(f"{n} {status}" for status, n in counts.items() if status != "finished")
+    print(f"wrote {index} ({len(results)} runs{'; not shown: ' + others if others else ''})")
     return 0
 
 
 def list_text(what: str) -> str:
-    """What exists: each entry with its family, options and defaults (and for methods: scenarios, paper)."""
+    """What exists: each entry with its family, options and defaults (and for methods: scenarios, paper).
+
+    The defaults shown are the ones a run uses: for streams, the model and training settings a run of
+    that stream gets when none are given (the stream's suited ones over ``TrainConfig``'s).
+    """
     lines = []
     if what == "streams":
         for e in STREAMS.entries():
             lines.append(f"{e.name}  [{e.family}]  {e.summary}")
             lines += [f"    --stream.{o.name} {o.type_name} = {o.default!r}" for o in options_of(e.factory)]
+            train = train_config(e.name, {})
+            suited = suited_defaults(e.name).get("train", {})
+            shown = ", ".join(f"{k} {getattr(train, k)!r}{'*' if k in suited else ''}"
+                              for k in ("optimizer", "lr", "epochs", "iterations", "batch_size"))
+            star = "*" if "model" in suited_defaults(e.name) else ""
+            lines.append(f"    defaults: model {default_model(e.name)}{star}; training {shown}")
+        lines.append("(* suited to the stream; the rest are TrainConfig's defaults. Bare `lifelong run` uses "
+                     f"{DEMO_PRESET.name} instead.)")
     elif what == "methods":
         for m in METHODS.entries():
             cls: Any = m.factory

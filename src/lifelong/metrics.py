@@ -49,7 +49,9 @@ class AccuracyMatrix:
 
 
 def acc(m: AccuracyMatrix) -> float:
-    """Average accuracy over all tasks after the last one: (1/T) sum_j R[T, j]."""
+    """Average accuracy over all tasks after the last one: (1/T) sum_j R[T, j] (NaN before that row)."""
+    if m.tasks not in m.rows_after:
+        return math.nan
     return float(m.row(m.tasks).mean())
 
 

@@ -16,13 +16,14 @@ Unknown sections and keys are errors naming them.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lifelong._registry import METHODS
-from lifelong.api import build_method, build_stream
+from lifelong.api import DEFAULT_MODEL, build_method, build_stream, train_config
 from lifelong.config import TrainConfig
+from lifelong.errors import OptionError, one_line
 from lifelong.observers import Observer
 from lifelong.options import resolve
 from lifelong.result import Result
@@ -31,7 +32,7 @@ from lifelong.store import Store
 SECTIONS = {"stream", "model", "train", "methods", "reference", "benchmark"}
 
 
-class PresetError(ValueError):
+class PresetError(OptionError):
     """A preset file is unreadable or names something that does not exist."""
 
 
@@ -70,7 +71,7 @@ class Preset:
 
         stream = build_stream(self.stream, {**self.stream_params, **(stream_overrides or {})}, seed)
         built = build_method(method, {**self.methods.get(method, {}), **(method_overrides or {})})
-        train = replace(self.train, **resolve(TrainConfig, train_overrides or {}, "train"))
+        train = train_config(self.stream, train_overrides or {}, base=self.train)
         run_id = run_config(stream, built, self.model, seed, train, self.init).run_id
         if store is not None and store.has(run_id):
             return store.get(run_id)
@@ -81,34 +82,52 @@ class Preset:
 
 
 def load_preset(path: str | Path) -> Preset:
-    """Read and validate a preset; every problem names the file."""
+    """Read and validate a preset; every problem is one line naming the file."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PresetError(f"{p}: preset file does not exist") from None
+    except IsADirectoryError:
+        raise PresetError(f"{p}: is a folder, not a preset file") from None
+    except OSError as err:
+        raise PresetError(f"{p}: cannot read the preset ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise PresetError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:
-        raise PresetError(f"{p}: not valid TOML ({err})") from None
+        raise PresetError(f"{p}: not valid TOML ({one_line(err)})") from None
     unknown = set(data) - SECTIONS
     if unknown:
         raise PresetError(f"{p}: unknown section(s) {sorted(unknown)}; valid: {sorted(SECTIONS)}")
+    for section, value in data.items():
+        if not isinstance(value, dict):
+            raise PresetError(f"{p}: [{section}] must be a table of keys (e.g. [{section}] on its own line), "
+                              f"got {section} = {value!r}")
     try:
         stream = dict(data.get("stream", {}))
+        if "name" not in stream:
+            raise OptionError("[stream] needs a name, e.g. name = \"permuted-mnist\"")
         stream_name = stream.pop("name")
         model_section = dict(data.get("model", {}))
-        model = model_section.pop("name", "mlp-400x2")
+        model = model_section.pop("name", DEFAULT_MODEL)
         init = model_section.pop("init", "default")
         if model_section:
-            raise KeyError(f"unknown key(s) {sorted(model_section)} in [model]; valid: name, init")
-        train = TrainConfig(**resolve(TrainConfig, data.get("train", {}), "train"))
-        methods = {name: dict(v) for name, v in data.get("methods", {}).items()}
+            raise OptionError(f"[model] unknown key(s) {sorted(model_section)}; valid: name, init")
+        if not isinstance(model, str) or not isinstance(init, str):
+            raise OptionError(f"[model] name and init must be text, got {model!r}, {init!r}")
+        train = train_config(stream_name, dict(data.get("train", {})), base=TrainConfig(), where="[train] ")
+        methods = {}
+        for name, params in data.get("methods", {}).items():
+            if not isinstance(params, dict):
+                raise OptionError(f"[methods.{name}] must be a table, got {name} = {params!r}")
+            methods[name] = dict(params)
         registered = set(METHODS.names())
         for name, params in methods.items():
             if name in registered:  # a method from an unmerged family fails when run, by name
-                build_method(name, params)  # validates keys now, not after an hour of training
+                build_method(name, params, where=f"[methods.{name}] ")  # keys checked now, not after an hour
         build_stream_check(stream_name, stream)
     except (KeyError, ValueError, TypeError) as err:
-        raise PresetError(f"{p}: {err}") from None
+        raise PresetError(f"{p}: {one_line(err.args[0] if err.args else err)}") from None
     return Preset(p, stream_name, stream, model, init, train, methods, data.get("reference", {}),
                   data.get("benchmark", {}))
 
@@ -117,4 +136,6 @@ def build_stream_check(name: str, params: dict[str, Any]) -> None:
     """Validate stream name and parameter names without loading data."""
     from lifelong._registry import STREAMS
 
-    resolve(STREAMS.get(name).factory, params, f"stream.{name}")
+    if not isinstance(name, str):
+        raise OptionError(f"[stream] name must be text, got {name!r}")
+    resolve(STREAMS.get(name).factory, params, "[stream] ", f"stream {name!r}")

@@ -29,6 +29,8 @@ class Result:
         environment: library and torch versions, thread count, machine load.
         method_report: the method's learned state that is plain numbers or text (free capacity,
             routing accuracy, widths...), so what a method reports about itself lands in results.
+        status: ``finished``, or ``failed`` for a run that stopped early (its matrix then holds the
+            rows it finished, and ``message`` the one-line cause).
     """
 
     config: dict[str, Any]
@@ -40,6 +42,8 @@ class Result:
     peak_rss_mb: float
     environment: dict[str, Any]
     method_report: dict[str, Any] = field(default_factory=dict)
+    status: str = "finished"
+    message: str | None = None
     metrics: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +68,8 @@ class Result:
             "peak_rss_mb": self.peak_rss_mb,
             "environment": self.environment,
             "method_report": self.method_report,
+            "status": self.status,
+            "message": self.message,
         }
 
     def save_json(self, path: str | Path) -> None:
@@ -74,7 +80,8 @@ class Result:
         matrix = AccuracyMatrix(np.asarray(data["matrix"], dtype=float), tuple(data["rows_after"]),
                                 tuple(data.get("task_names", ())))
         return cls(data["config"], matrix, data["seconds"], data["total_seconds"], data["parameters"],
-                   data["method_bytes"], data["peak_rss_mb"], data["environment"], data.get("method_report", {}))
+                   data["method_bytes"], data["peak_rss_mb"], data["environment"], data.get("method_report", {}),
+                   data.get("status", "finished"), data.get("message"))
 
 
 def _json_float(value: float) -> float | None:

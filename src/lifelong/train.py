@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import torch
 
 from lifelong.config import RunConfig, TrainConfig
 from lifelong.environment import describe_environment
+from lifelong.errors import DivergedError, LifelongError, one_line
 from lifelong.methods.base import Method, Phase
 from lifelong.metrics import AccuracyMatrix
 from lifelong.models.learner import Learner, make_optimizer
@@ -33,7 +34,14 @@ def train(
     config: RunConfig,
     observers: Sequence[Observer] = (),
 ) -> Result:
-    """Train ``learner`` through ``stream`` with ``method``; return the accuracy matrix and costs."""
+    """Train ``learner`` through ``stream`` with ``method``; return the accuracy matrix and costs.
+
+    A non-finite loss stops the run at that step, non-finite parameters or method state (an
+    importance, an anchor) at the end of the task that produced them: a :class:`DivergedError` names
+    method, task, step, value and the knobs that usually cause it, and carries the rows of R finished
+    so far. Observers hear ``run_failed`` with it (or with any other error) before it propagates.
+    """
+    method.validate()
     tc = config.train
     torch.set_num_threads(tc.threads)
     torch.manual_seed(config.seed)
@@ -43,51 +51,113 @@ def train(
     phases = method.phases(stream)
     for o in observers:
         o.run_started(config, [p.task.name for p in phases])
-    rows = [evaluate(learner, method, stream, tc.eval_batch_size)]
-    sizes = [parameter_counts(learner)]
+    rows: list[np.ndarray] = []
+    sizes: list[dict[str, int]] = []
     seconds: list[float] = []
-    optimizer = None
-    for i, phase in enumerate(phases):
-        t0 = time.perf_counter()
-        for task in phase.tasks:
-            learner.begin_task(task)
-        method.before_task(phase.task)
-        params = list(method.parameters(learner))
-        if optimizer is None or tc.reset_optimizer or not _same_params(optimizer, params):
-            optimizer = make_optimizer(params, tc.optimizer, tc.lr, tc.momentum, betas=tc.betas)
-        steps = _phase_steps(phase, tc)
-        for o in observers:
-            o.phase_started(i, phase.task.name, steps)
-        learner.train()
-        for step, batch in enumerate(_phase_batches(phase, tc, data_order)):
-            batch = method.batch(batch)
-            logits = learner(batch.x, batch.task_ids)
-            loss = method.loss(batch, logits)
-            if loss is None:
-                loss = learner.loss(logits, batch.y)
-            extra = method.penalty(batch, logits)
-            if extra is not None:
-                loss = loss + extra
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            method.after_backward(batch)
-            optimizer.step()
-            method.after_step()
-            for o in observers:
-                o.step(step, loss.detach())
-        method.after_task(phase.task)
-        seconds.append(time.perf_counter() - t0)
+
+    def result() -> Result:
+        """The run so far: every finished row of R (row 0 first), costs, the method's report."""
+        matrix = AccuracyMatrix(np.stack(rows) if rows else np.zeros((0, len(stream))),
+                                (0, *(p.task.id + 1 for p in phases))[:len(rows)], tuple(t.name for t in stream))
+        return Result({**config.to_dict(), "run_id": config.run_id, "stream_params": stream.params}, matrix, seconds,
+                      time.perf_counter() - started, sizes, state_bytes(method), peak_rss_mb(),
+                      describe_environment(tc.threads), plain_state(method))
+
+    try:
         rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
         sizes.append(parameter_counts(learner))
+        optimizer = None
+        for i, phase in enumerate(phases):
+            t0 = time.perf_counter()
+            for task in phase.tasks:
+                learner.begin_task(task)
+            method.before_task(phase.task)
+            params = list(method.parameters(learner))
+            if optimizer is None or tc.reset_optimizer or not _same_params(optimizer, params):
+                optimizer = make_optimizer(params, tc.optimizer, tc.lr, tc.momentum, betas=tc.betas)
+            steps = _phase_steps(phase, tc)
+            for o in observers:
+                o.phase_started(i, phase.task.name, steps)
+            learner.train()
+            step = -1
+            for step, batch in enumerate(_phase_batches(phase, tc, data_order)):
+                batch = method.batch(batch)
+                logits = learner(batch.x, batch.task_ids)
+                loss = method.loss(batch, logits)
+                if loss is None:
+                    loss = learner.loss(logits, batch.y)
+                extra = method.penalty(batch, logits)
+                if extra is not None:
+                    loss = loss + extra
+                if not torch.isfinite(loss.detach()):  # one scalar read per step: stop where it happens
+                    raise _diverged(method, config, phase, i, len(phases), step, f"the loss is {float(loss.detach())}",
+                                    result, learner)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                method.after_backward(batch)
+                optimizer.step()
+                method.after_step()
+                for o in observers:
+                    o.step(step, loss.detach())
+            if not _finite_parameters(learner):
+                raise _diverged(method, config, phase, i, len(phases), step,
+                                "the parameters are no longer finite (a non-finite gradient or update)", result)
+            method.after_task(phase.task)
+            bad = _non_finite_state(method)
+            if bad:
+                raise _diverged(method, config, phase, i, len(phases), None, f"its state {bad} is not finite", result)
+            seconds.append(time.perf_counter() - t0)
+            rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
+            sizes.append(parameter_counts(learner))
+            for o in observers:
+                o.phase_finished(i, rows[-1], seconds[-1])
+    except BaseException as err:
+        failed = err.result if isinstance(err, DivergedError) else None
+        if failed is not None:
+            failed.status, failed.message = "failed", str(err)
+        message = str(err) if isinstance(err, LifelongError) else (
+            "interrupted" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {one_line(err)}")
         for o in observers:
-            o.phase_finished(i, rows[-1], seconds[-1])
-    matrix = AccuracyMatrix(np.stack(rows), (0, *(p.task.id + 1 for p in phases)), tuple(t.name for t in stream))
-    result = Result({**config.to_dict(), "run_id": config.run_id, "stream_params": stream.params}, matrix, seconds,
-                    time.perf_counter() - started, sizes, state_bytes(method), peak_rss_mb(),
-                    describe_environment(tc.threads), plain_state(method))
+            o.run_failed(failed, message)
+        raise
+    final = result()
     for o in observers:
-        o.run_finished(result)
-    return result
+        o.run_finished(final)
+    return final
+
+
+def _diverged(
+    method: Method, config: RunConfig, phase: Phase, index: int, phases: int, step: int | None, what: str,
+    result: Callable[[], Result], learner: Learner | None = None,
+) -> DivergedError:
+    """The one-line divergence report: where, what, and the knobs that usually cause it."""
+    if learner is not None and not _finite_parameters(learner):
+        what += " because the parameters are no longer finite (the previous update overflowed)"
+    at = f", step {step + 1}" if step is not None else ", after training"
+    knobs = [f"--lr (now {config.train.lr:g})"]
+    if method.strength is not None:
+        knobs.append(f"--method.{method.strength} (now {getattr(method, method.strength)!r})")
+    message = (f"training diverged: method {method.name}, task {index + 1}/{phases} ({phase.task.name}){at}: {what}; "
+               f"the run stopped. Lower {' or '.join(knobs)}")
+    return DivergedError(message, result())
+
+
+def _finite_parameters(learner: Learner) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in learner.parameters())
+
+
+def _non_finite_state(method: Method) -> str | None:
+    """The name of the first entry of the method's learned state holding NaN or infinity, if any."""
+    stack: list[tuple[str, object]] = list(method.state_dict().items())
+    while stack:
+        name, item = stack.pop()
+        if isinstance(item, torch.Tensor) and item.is_floating_point() and not bool(torch.isfinite(item).all()):
+            return name
+        if isinstance(item, dict):
+            stack.extend((name, v) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((name, v) for v in item)
+    return None
 
 
 @torch.no_grad()

@@ -59,8 +59,9 @@ def test_distillation_loss_is_the_tempered_cross_entropy() -> None:
 
 def test_lwf_without_distillation_is_finetune() -> None:
     stream = lifelong.streams.synthetic(tasks=3, examples=48, scenario="task")
-    ft = lifelong.run(stream, "finetune", "mlp-16x1", epochs=2, batch_size=16, lr=0.05)
-    zero = lifelong.run(stream, "lwf", "mlp-16x1", method_params={"lam": 0.0}, epochs=2, batch_size=16, lr=0.05)
+    ft = lifelong.run(stream, "finetune", "mlp-16x1", epochs=2, batch_size=16, lr=0.05, optimizer="sgd")
+    zero = lifelong.run(stream, "lwf", "mlp-16x1", method_params={"lam": 0.0}, epochs=2, batch_size=16, lr=0.05,
+                        optimizer="sgd")
     assert np.array_equal(ft.matrix.values, zero.matrix.values)
 
 
@@ -151,7 +152,7 @@ def test_icarl_trains_on_its_binary_cross_entropy_with_distillation() -> None:
                                               ("icarl", "class")])
 def test_split_mnist_runs_in_every_scenario_the_method_declares(name: str, scenario: str, fake_mnist: Path) -> None:
     stream = lifelong.streams.split_mnist(scenario=scenario)
-    result = lifelong.run(stream, name, "mlp-16x1", epochs=1, batch_size=32, lr=0.05)
+    result = lifelong.run(stream, name, "mlp-16x1", epochs=1, batch_size=32, lr=0.05, optimizer="sgd")
     assert result.matrix.values.shape == (6, 5)
 
 

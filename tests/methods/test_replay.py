@@ -131,7 +131,8 @@ def test_memory_budget_is_honoured(name: str, params: dict[str, object], budget:
     stream = lifelong.streams.synthetic(tasks=3, examples=48, scenario="class")
     method = lifelong.build_method(name, params)
     watch = _MemoryWatch(lambda: _buffer.size(method.memory_))  # type: ignore[attr-defined]
-    result = lifelong.run(stream, method, "mlp-16x1", epochs=2, batch_size=16, lr=0.05, observers=[watch])
+    result = lifelong.run(stream, method, "mlp-16x1", epochs=2, batch_size=16, lr=0.05, optimizer="sgd",
+                          observers=[watch])
     memory = method.memory_  # type: ignore[attr-defined]
     assert 0 < watch.largest <= budget and _buffer.size(memory) <= budget
     assert len(memory["x"]) <= budget  # not even preallocated beyond it
@@ -145,20 +146,22 @@ def test_memory_budget_is_honoured(name: str, params: dict[str, object], budget:
 def test_split_mnist_runs_in_all_three_scenarios(name: str, scenario: str, fake_mnist: Path) -> None:
     stream = lifelong.streams.split_mnist(scenario=scenario)
     params = {"hidden": (32,), "latent": 8} if name == "generative-replay" else {}
-    result = lifelong.run(stream, name, "mlp-16x1", method_params=params, epochs=1, batch_size=32, lr=0.05)
+    result = lifelong.run(stream, name, "mlp-16x1", method_params=params, epochs=1, batch_size=32, lr=0.05,
+                          optimizer="sgd")
     assert result.matrix.values.shape == (6, 5)
 
 
 def test_er_without_memory_is_finetune() -> None:
     stream = lifelong.streams.synthetic(tasks=3, examples=48, scenario="domain")
-    ft = lifelong.run(stream, "finetune", "mlp-16x1", epochs=2, batch_size=16, lr=0.05)
-    er = lifelong.run(stream, "er", "mlp-16x1", method_params={"memory": 0}, epochs=2, batch_size=16, lr=0.05)
+    ft = lifelong.run(stream, "finetune", "mlp-16x1", epochs=2, batch_size=16, lr=0.05, optimizer="sgd")
+    er = lifelong.run(stream, "er", "mlp-16x1", method_params={"memory": 0}, epochs=2, batch_size=16, lr=0.05,
+                      optimizer="sgd")
     assert np.array_equal(ft.matrix.values, er.matrix.values)
 
 
 def test_unknown_replay_policy_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown replay policy 'fifo'; valid: reservoir, balanced, task"):
-        lifelong.build_method("er", {"policy": "fifo"})
+    with pytest.raises(ValueError, match="method_params.policy: 'fifo' is not one of reservoir, balanced, task"):
+        lifelong.build_method("er", {"policy": "fifo"}, where="method_params.")
 
 
 # -- A-GEM -----------------------------------------------------------------------------------------------
@@ -244,7 +247,7 @@ def test_gem_falls_back_and_reports_when_the_exact_solver_fails(monkeypatch: pyt
     assert torch.allclose(out, _brute_force_projection(g, G), atol=1e-6)
     stream = lifelong.streams.synthetic(tasks=3, examples=48, scenario="domain")
     with pytest.warns(RuntimeWarning, match=r"needed the projected-gradient fallback"):
-        lifelong.run(stream, "gem", "mlp-16x1", epochs=2, batch_size=16, lr=0.05)
+        lifelong.run(stream, "gem", "mlp-16x1", epochs=2, batch_size=16, lr=0.05, optimizer="sgd")
 
 
 def _trained(name: str, scenario: str) -> tuple[Learner, lifelong.methods.Method, lifelong.streams.Stream]:
@@ -304,9 +307,9 @@ def test_generative_replay_without_replay_is_finetune() -> None:
     """r = 0: the generator is still trained (through learner.fit, on its own generator) but the
     solver must learn exactly as finetune does."""
     stream = lifelong.streams.synthetic(tasks=2, examples=48, scenario="class")
-    ft = lifelong.run(stream, "finetune", "mlp-16x1", epochs=2, batch_size=16, lr=0.05)
+    ft = lifelong.run(stream, "finetune", "mlp-16x1", epochs=2, batch_size=16, lr=0.05, optimizer="sgd")
     method = lifelong.build_method("generative-replay", {"r": 0.0, "hidden": (16,), "latent": 4})
-    dgr = lifelong.run(stream, method, "mlp-16x1", epochs=2, batch_size=16, lr=0.05)
+    dgr = lifelong.run(stream, method, "mlp-16x1", epochs=2, batch_size=16, lr=0.05, optimizer="sgd")
     assert np.array_equal(ft.matrix.values, dgr.matrix.values)
     assert method.generator_ and dgr.method_bytes > 0  # type: ignore[attr-defined]
 

@@ -8,6 +8,7 @@ collects exactly those, so resuming a run and "keep learning after deployment" w
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -15,13 +16,14 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from lifelong.errors import OptionError
 from lifelong.models.learner import Learner
 from lifelong.streams.scenario import ALL_SCENARIOS, Scenario
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import Batch, Task
 
 
-class ScenarioError(ValueError):
+class ScenarioError(OptionError):
     """A method was asked to run in a scenario it does not declare."""
 
 
@@ -57,6 +59,8 @@ class Method:
     grows: ClassVar[bool] = False
     uses_task_id_at_test: ClassVar[bool] = False
     paper: ClassVar[str] = ""
+    strength: ClassVar[str | None] = None  # the hyperparameter that sets how hard old tasks are held (λ)
+    positive: ClassVar[tuple[str, ...]] = ()  # hyperparameters that must be above zero (rates, sizes)
 
     learner: Learner
     rng: torch.Generator
@@ -78,6 +82,19 @@ class Method:
         self.learner = learner
         self.rng = torch.Generator().manual_seed(seed + 7919)
         self.setup(learner)
+
+    def validate(self) -> None:
+        """Refuse numbers no method can train with, before any training: every numeric hyperparameter
+        must be finite and at least 0 (no method here takes a negative one), and those in ``positive``
+        above 0. Raises :class:`OptionError` naming ``--method.KEY``."""
+        for key, value in self.hyperparameters().items():
+            numbers = value if isinstance(value, tuple) else (value,)
+            for number in numbers:
+                if isinstance(number, bool) or not isinstance(number, int | float):
+                    continue
+                if not math.isfinite(number) or number < 0 or (key in self.positive and number <= 0):
+                    bound = "above 0" if key in self.positive else "at least 0"
+                    raise OptionError(f"--method.{key}: {self.name} needs a finite number {bound}, got {value!r}")
 
     def hyperparameters(self) -> dict[str, Any]:
         """The dataclass fields and their values, as recorded in every result."""

@@ -37,10 +37,16 @@ def parse_widths(size: str) -> tuple[int, ...]:
     if not size:
         return ()
     if m := re.fullmatch(r"(\d+)x(\d+)", size):
-        return (int(m[1]),) * int(m[2])
-    if re.fullmatch(r"\d+(-\d+)*", size):
-        return tuple(int(w) for w in size.split("-"))
-    raise ValueError(f"bad MLP size {size!r}: use e.g. 400x2 or 1024-512-256")
+        widths = (int(m[1]),) * int(m[2])
+        if int(m[2]) < 1:
+            raise ValueError(f"bad MLP size {size!r}: at least one layer (e.g. 400x2)")
+    elif re.fullmatch(r"\d+(-\d+)*", size):
+        widths = tuple(int(w) for w in size.split("-"))
+    else:
+        raise ValueError(f"bad MLP size {size!r}: use e.g. 400x2 or 1024-512-256")
+    if min(widths) < 1:
+        raise ValueError(f"bad MLP size {size!r}: every layer needs at least one unit")
+    return widths
 
 
 @MODELS.register("mlp", family="backbone", summary="fully connected ReLU network: mlp-400x2, mlp-1024-512-256")
@@ -58,5 +64,5 @@ def build_backbone(name: str, input_shape: tuple[int, ...], vocab: int = 0) -> n
     try:
         module: nn.Module = entry.factory(size, input_shape, vocab)
     except ValueError as err:
-        raise ValueError(f"model {name!r}: {err}") from None
+        raise ValueError(f"{name}: {err}") from None
     return module

@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lifelong.errors import LifelongError
+
 
 def _pyplot() -> Any:
     try:
         import matplotlib
     except ModuleNotFoundError:
-        raise RuntimeError("plots need matplotlib: pip install 'lifelong[report]'") from None
+        raise LifelongError("report: matplotlib is not installed; install it with "
+                            "`pip install 'matplotlib>=3.8'` (a default dependency of lifelong)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -23,7 +26,8 @@ def heatmap(result: dict[str, Any], path: Path) -> Path:
     plt = _pyplot()
     values = [[100 * v for v in row] for row in result["matrix"]]
     names = result.get("task_names") or [str(j + 1) for j in range(len(values[0]))]
-    rows = ["init" if a == 0 else f"after {a}" for a in result["rows_after"]]
+    joint = len(names) > 1 and list(result["rows_after"]) == [0, len(names)]
+    rows = ["init" if a == 0 else "after all" if joint else f"after {a}" for a in result["rows_after"]]
     fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(names), 1.0 + 0.45 * len(rows)))
     image = ax.imshow(values, vmin=0, vmax=100, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)

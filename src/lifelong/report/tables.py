@@ -18,11 +18,21 @@ def matrix_table(result: dict[str, Any]) -> str:
     """R as a table in percent: one row per evaluation (random init first), one column per task."""
     names = result.get("task_names") or [f"task {j + 1}" for j in range(len(result["matrix"][0]))]
     width = max(7, *(len(n) + 1 for n in names))
-    lines = [f"{'R (% correct)':<14}" + "".join(f"{n:>{width}}" for n in names)]
-    for after, row in zip(result["rows_after"], result["matrix"], strict=True):
-        label = "random init" if after == 0 else f"after {names[after - 1]}"
-        lines.append(f"{label:<14}" + "".join(_pct(v, width) for v in row))
+    labels = [row_label(after, names, result["rows_after"]) for after in result["rows_after"]]
+    first = max(14, *(len(label) + 1 for label in labels))
+    lines = [f"{'R (% correct)':<{first}}" + "".join(f"{n:>{width}}" for n in names)]
+    for label, row in zip(labels, result["matrix"], strict=True):
+        lines.append(f"{label:<{first}}" + "".join(_pct(v, width) for v in row))
     return "\n".join(lines)
+
+
+def row_label(after: int, names: Sequence[str], rows_after: Sequence[int]) -> str:
+    """"random init", "after perm-2", or "after all tasks" for a run whose one phase saw every task (joint)."""
+    if after == 0:
+        return "random init"
+    if len(names) > 1 and list(rows_after) == [0, len(names)]:
+        return "after all tasks"
+    return f"after {names[after - 1]}"
 
 
 def metrics_line(result: dict[str, Any]) -> str:

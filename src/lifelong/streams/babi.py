@@ -21,7 +21,7 @@ import torch
 
 from lifelong._registry import STREAMS
 from lifelong.data.babi import TASK_NAMES, Story, generate_task, read_dataset
-from lifelong.streams.scenario import Scenario
+from lifelong.streams.scenario import Scenario, ScenarioName
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import Split, Task
 
@@ -78,7 +78,7 @@ def _encode(examples: Sequence[Example], vocab: dict[str, int], memory: int, len
 def babi(
     tasks: tuple[int, ...] = tuple(range(1, 21)),
     seed: int = 0,
-    scenario: str = "domain",
+    scenario: ScenarioName = "domain",
     examples: int = 1000,
     test_examples: int = 1000,
     memory: int = 50,
@@ -100,6 +100,9 @@ def babi(
     """
     if not tasks or any(t not in TASK_NAMES for t in tasks):
         raise ValueError(f"bAbI tasks are 1..20, got {list(tasks)}")
+    for name, value in (("examples", examples), ("test_examples", test_examples), ("memory", memory)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
     kind = Scenario.parse(scenario)
     if root is not None:
         loaded = read_dataset(root, variant, tasks)

@@ -10,7 +10,7 @@ import torch
 
 from lifelong._registry import STREAMS
 from lifelong.streams._mnist_tasks import make_task, mnist, pipeline, select, subsample
-from lifelong.streams.scenario import Scenario
+from lifelong.streams.scenario import Scenario, ScenarioName
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import PixelMap
 
@@ -28,7 +28,7 @@ def permutations(tasks: int, seed: int, first_identity: bool, pixels: int = 784)
 def permuted_mnist(
     tasks: int = 5,
     seed: int = 0,
-    scenario: str = "domain",
+    scenario: ScenarioName = "domain",
     first_identity: bool = True,
     examples: int | None = None,
     normalize: bool = False,

@@ -12,7 +12,7 @@ import torch
 
 from lifelong._registry import STREAMS
 from lifelong.streams._mnist_tasks import make_task, mnist, pipeline, select, subsample
-from lifelong.streams.scenario import Scenario
+from lifelong.streams.scenario import Scenario, ScenarioName
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import PixelMap
 
@@ -49,7 +49,7 @@ def rotation_map(degrees: float, side: int = 28) -> PixelMap | None:
 def rotated_mnist(
     angles: tuple[float, ...] = (0.0, 20.0, 40.0, 60.0, 80.0),
     seed: int = 0,
-    scenario: str = "domain",
+    scenario: ScenarioName = "domain",
     examples: int | None = None,
     normalize: bool = False,
     root: str | None = None,
@@ -64,8 +64,8 @@ def rotated_mnist(
         normalize: standardise with MNIST's mean and std before rotating.
         root: a directory with MNIST files instead of the default source.
     """
-    if not angles:
-        raise ValueError("rotated-mnist needs at least one angle")
+    if not angles or not all(math.isfinite(a) for a in angles):
+        raise ValueError(f"rotated-mnist needs one or more finite angles, got {list(angles)}")
     kind = Scenario.parse(scenario)
     data = mnist(root)
     generator = torch.Generator().manual_seed(seed + 1)

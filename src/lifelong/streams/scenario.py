@@ -12,6 +12,7 @@ methods never compute class offsets.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 import torch
 
@@ -34,6 +35,7 @@ class Scenario(StrEnum):
 
 
 ALL_SCENARIOS = frozenset(Scenario)
+ScenarioName = Literal["task", "domain", "class"]  # how options name a scenario (choices in --help)
 
 
 def targets_for(scenario: Scenario, local: torch.Tensor, classes: tuple[int, ...]) -> torch.Tensor:

@@ -6,11 +6,13 @@ of the pair"). Class-incremental: one 10-way head over the digits themselves.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from lifelong._registry import STREAMS
 from lifelong.streams._mnist_tasks import make_task, mnist, pipeline, subsample
-from lifelong.streams.scenario import Scenario
+from lifelong.streams.scenario import Scenario, ScenarioName
 from lifelong.streams.stream import Stream
 
 
@@ -18,8 +20,8 @@ from lifelong.streams.stream import Stream
 def split_mnist(
     tasks: int = 5,
     seed: int = 0,
-    scenario: str = "task",
-    class_order: str = "fixed",
+    scenario: ScenarioName = "task",
+    class_order: Literal["fixed", "random"] = "fixed",
     examples: int | None = None,
     normalize: bool = False,
     pad: int = 0,

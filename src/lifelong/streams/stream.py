@@ -8,11 +8,12 @@ from typing import Any
 
 import torch
 
+from lifelong.errors import DataError
 from lifelong.streams.scenario import Scenario
 from lifelong.streams.task import Split, Task
 
 
-class StreamError(ValueError):
+class StreamError(DataError):
     """A stream's data are unusable (an empty task, labels out of range, NaN inputs)."""
 
 

@@ -6,10 +6,12 @@ genuinely interfere (the same class lives in a different place in each task), so
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from lifelong._registry import STREAMS
-from lifelong.streams.scenario import Scenario, targets_for
+from lifelong.streams.scenario import Scenario, ScenarioName, targets_for
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import Split, Task
 
@@ -23,7 +25,7 @@ def synthetic(
     test_examples: int = 64,
     spread: float = 0.5,
     seed: int = 0,
-    scenario: str = "task",
+    scenario: ScenarioName = "task",
 ) -> Stream:
     """Gaussian blobs: class centres on a sphere, spread ``spread``; each task rotates the space.
 
@@ -36,6 +38,12 @@ def synthetic(
         seed: fixes centres, rotations and samples.
         scenario: ``task``, ``domain`` or ``class``.
     """
+    for name, value in (("tasks", tasks), ("classes_per_task", classes_per_task), ("features", features),
+                        ("examples", examples), ("test_examples", test_examples)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    if not math.isfinite(spread) or spread < 0:
+        raise ValueError(f"spread must be a finite number of at least 0, got {spread}")
     kind = Scenario.parse(scenario)
     g = torch.Generator().manual_seed(seed)
     centres = torch.nn.functional.normalize(torch.randn(classes_per_task, features, generator=g), dim=1) * 2

@@ -38,6 +38,7 @@ class ICaRL(Method):
 
     scenarios = frozenset({Scenario.CLASS})
     paper = "arXiv 1611.07725, Alg. 1 (nearest mean of exemplars), 3 (update), 4 (herding), 5 (reduction)"
+    positive = ("temperature",)
 
     def setup(self, learner: Learner) -> None:
         self.exemplars_ = _buffer.empty()

@@ -34,6 +34,8 @@ class LwF(Method):
     temperature: float = 2.0  # T
 
     paper = "arXiv 1606.09282, Sec. 3 (L_old eq. 2, knowledge distillation at temperature T)"
+    strength = "lam"
+    positive = ("temperature",)
 
     def setup(self, learner: Learner) -> None:
         self.previous_: dict[str, Tensor] = {}

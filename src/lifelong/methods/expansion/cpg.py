@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import torch
 from torch import Tensor, nn
@@ -110,13 +110,14 @@ class CPG(FreeWeightsTraining):
     epochs: int = 1  # epochs of each inner phase (after growing, after each pruning step)
     holdout: float = 0.1  # fraction of each task's training examples held out to measure the goal
     lr: float = 1e-3  # learning rate of the inner phases
-    optimizer: str = "adam"  # optimizer of the inner phases: adam or sgd
+    optimizer: Literal["adam", "sgd"] = "adam"  # optimizer of the inner phases: adam or sgd
     batch_size: int = 128  # batch size of the inner phases
 
     scenarios = frozenset({Scenario.TASK, Scenario.DOMAIN})
     grows = True
     uses_task_id_at_test = True
     paper = "arXiv 1910.06562, Sec. 3: gradual pruning (compacting), learned binary masks (picking), growing"
+    positive = ("prune_steps", "grow", "threshold", "mask_init", "holdout", "lr", "batch_size")
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prune < 1.0:

@@ -89,6 +89,7 @@ class ExpertGate(Method):
 
     grows = True
     paper = "arXiv 1611.06194, eq. (1) gate by reconstruction error, eq. (2) task relatedness for the new expert"
+    positive = ("code", "ae_epochs", "ae_lr", "batch_size", "validation")
 
     def __post_init__(self) -> None:
         if not 0.0 < self.validation < 1.0:

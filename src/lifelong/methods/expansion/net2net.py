@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -76,11 +76,12 @@ class Net2Net(Method):
     epochs: int = 1  # training epochs after each widening
     holdout: float = 0.1  # fraction of each task's training examples held out to measure the target
     lr: float = 1e-3  # learning rate after widening
-    optimizer: str = "adam"  # optimizer after widening: adam or sgd
+    optimizer: Literal["adam", "sgd"] = "adam"  # optimizer after widening: adam or sgd
     batch_size: int = 128  # batch size after widening
 
     grows = True
     paper = "arXiv 1511.05641, Sec. 2.2 (Net2WiderNet, eq. 6-7): copy units, divide outgoing weights, add noise"
+    positive = ("widen", "epochs", "holdout", "lr", "batch_size")
 
     def __post_init__(self) -> None:
         if self.widen <= 0:

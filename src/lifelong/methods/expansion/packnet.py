@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -45,13 +46,14 @@ class PackNet(FreeWeightsTraining):
     prune: float = 0.5  # fraction of a task's free weights released after it (the paper's pruning ratio)
     retrain_epochs: int = 1  # epochs of retraining after pruning
     lr: float = 1e-3  # retraining learning rate
-    optimizer: str = "adam"  # retraining optimizer: adam or sgd
+    optimizer: Literal["adam", "sgd"] = "adam"  # retraining optimizer: adam or sgd
     batch_size: int = 128  # retraining batch size
 
     scenarios = frozenset({Scenario.TASK, Scenario.DOMAIN})
     grows = True
     uses_task_id_at_test = True
     paper = "arXiv 1711.05769, Sec. 3: prune p of the free weights by |w|, retrain, freeze; test with W ⊙ M_k"
+    positive = ("lr", "batch_size")
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prune < 1.0:

@@ -419,6 +419,7 @@ class Consolidation(Method):
     scenarios = ALL_SCENARIOS
     grows = False
     uses_task_id_at_test = False
+    strength = "lam"
 
     lam: float = 1.0  # λ
     half: bool = False  # True: (λ/2)·Σ b(θ−θ*)², the papers that write ½; False: λ·Σ b(θ−θ*)²

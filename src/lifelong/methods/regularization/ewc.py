@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from lifelong.methods.base import register
 from lifelong.methods.regularization._importance import FISHER_KINDS, Consolidation, fisher_diagonal
@@ -36,10 +37,11 @@ class EWC(Consolidation):
 
     lam: float = 100.0  # λ
     half: bool = True  # ½ of eq. 3's (λ/2)
-    fisher: str = "true"  # F: true | sample | predicted | empirical
+    fisher: Literal["true", "sample", "predicted", "empirical"] = "true"  # F: true | sample | predicted | empirical
     samples: int | None = None  # N: training examples the Fisher averages over (None: all)
 
     paper = "arXiv 1612.00796, eq. 3 with one penalty per previous task (Sec. 2.1)"
+    positive = ("samples",)
 
     def __post_init__(self) -> None:
         super().__post_init__()

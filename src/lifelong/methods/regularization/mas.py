@@ -25,6 +25,7 @@ class MAS(Consolidation):
     samples: int | None = None  # N: training examples Ω averages over (None: all)
 
     paper = "arXiv 1711.09601, eqs. 2-4 (Ω from |∂||F(x)||²/∂θ| per example, accumulated over tasks)"
+    positive = ("samples",)
 
     def after_task(self, task: Task) -> None:
         self.consolidate(self.accumulate(output_sensitivity(self.learner, task, self.samples, self.rng)), keep=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from lifelong.methods.base import register
 from lifelong.methods.regularization._importance import FISHER_KINDS, Consolidation, Params, fisher_diagonal
@@ -24,10 +25,11 @@ class OnlineEWC(Consolidation):
     lam: float = 100.0  # λ
     half: bool = True  # ½ of the paper's (λ/2)
     gamma: float = 1.0  # γ, decay of the running Fisher
-    fisher: str = "true"  # F: true | sample | predicted | empirical
+    fisher: Literal["true", "sample", "predicted", "empirical"] = "true"  # F: true | sample | predicted | empirical
     samples: int | None = None  # N: training examples the Fisher averages over (None: all)
 
     paper = "arXiv 1805.06370, online EWC: (λ/2)||θ − θ*||²_{γF*}, F* ← γF* + F (one anchor, one running Fisher)"
+    positive = ("samples",)
 
     def __post_init__(self) -> None:
         super().__post_init__()

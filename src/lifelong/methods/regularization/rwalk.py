@@ -54,6 +54,7 @@ class RWalk(Consolidation):
 
     paper = ("arXiv 1801.10112, Sec. 4: λ Σ (F + s)(θ − θ*)², F the EWC++ moving-average Fisher, "
              "s = Σ max(0, −gΔθ)/(½FΔθ² + ε) averaged over tasks")
+    positive = ("alpha", "eps", "every")
 
     def __post_init__(self) -> None:
         super().__post_init__()

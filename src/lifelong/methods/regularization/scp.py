@@ -29,6 +29,7 @@ class SCP(Consolidation):
     samples: int | None = None  # training examples used (None: all)
 
     paper = "OpenReview BJge3TNKwH (ICLR 2020), Alg. 1: Γ = (1/L) Σ_l (∇_θ ξ_lᵀ φ̄)², accumulated over tasks"
+    positive = ("slices", "batch_size", "samples")
 
     def __post_init__(self) -> None:
         super().__post_init__()

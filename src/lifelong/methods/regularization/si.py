@@ -28,6 +28,7 @@ class SI(Consolidation):
     xi: float = 0.1  # ξ, damping of the normalisation (Δ)² + ξ
 
     paper = "arXiv 1703.04200, eqs. 3-5 (path integral ω, Ω = Σ ω/(Δ² + ξ), surrogate loss c·Σ Ω(θ̃−θ)²)"
+    positive = ("xi",)
 
     def __post_init__(self) -> None:
         super().__post_init__()

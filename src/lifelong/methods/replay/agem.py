@@ -34,6 +34,7 @@ class AGEM(Method):
     reference: int = 256  # |B_ref|, memory samples behind g_ref
 
     paper = "arXiv 1812.00420, eq. 10-11 (the A-GEM constraint and projection), Alg. 1"
+    positive = ("reference",)
 
     def __post_init__(self) -> None:
         if self.memory < 0 or self.reference < 1 or (self.budget is not None and self.budget < 0):

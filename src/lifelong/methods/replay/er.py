@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from lifelong.methods.base import Method, register
 from lifelong.methods.replay import _buffer
@@ -36,10 +37,11 @@ class ER(Method):
     """
 
     memory: int = 1000  # |M|, samples stored in total
-    policy: str = "reservoir"  # reservoir | balanced | task
+    policy: Literal["reservoir", "balanced", "task"] = "reservoir"  # reservoir | balanced | task
     replay_batch: int | None = None  # |B_M|, replayed samples per step (None: as many as the incoming batch)
 
     paper = "arXiv 1902.10486, Alg. 1 (ER) with reservoir sampling (Alg. 3); balanced and task-end variants"
+    positive = ("replay_batch",)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:

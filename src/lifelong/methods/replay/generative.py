@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -46,9 +47,12 @@ class GenerativeReplay(Method):
     generator_iterations: int | None = None  # VAE steps per task (None: as many as the solver took)
     generator_batch: int | None = None  # VAE batch size (None: the solver's)
     generator_lr: float = 1e-3  # Adam learning rate of the VAE
-    likelihood: str = "auto"  # bernoulli (inputs in [0, 1]) | gaussian | auto (bernoulli if the inputs allow)
+    likelihood: Literal["auto", "bernoulli", "gaussian"] = "auto"  # auto: bernoulli if inputs lie in [0, 1]
 
     paper = "arXiv 1705.08690, Sec. 3 eq. 1-2 (generator and solver losses); DGR + distill as arXiv 1904.07734"
+    strength = "r"
+    positive = ("latent", "hidden", "temperature", "replay_batch", "generator_iterations", "generator_batch",
+                "generator_lr")
 
     def __post_init__(self) -> None:
         if self.likelihood not in (*_vae.LIKELIHOODS, "auto"):
