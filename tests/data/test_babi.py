@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -391,3 +392,78 @@ def test_task_names_are_the_released_stems() -> None:
     assert task_file_name(20, "test") == "qa20_agents-motivations_test.txt"
     with pytest.raises(ValueError, match="1 to 20"):
         generate_task(21, 10, seed=0)
+
+
+def _babi_error(call: Callable[[], object]) -> str:
+    """The BabiFormatError ``call`` raises, checked to be one line."""
+    with pytest.raises(BabiFormatError) as raised:
+        call()
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+def _archive(tmp_path: Path, train: bytes) -> Path:
+    """A released-layout ``.tar.gz`` with task 1 of ``en``: ``train`` as its train file, a valid test file."""
+    folder = tmp_path / "tasks_1-20_v1-2" / "en"
+    folder.mkdir(parents=True)
+    (folder / task_file_name(1, "train")).write_bytes(train)
+    (folder / task_file_name(1, "test")).write_text(RELEASED_EXAMPLES[1])
+    archive = tmp_path / "tasks_1-20_v1-2.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder.parent, arcname=folder.parent.name)
+    return archive
+
+
+def test_an_archive_of_random_bytes_is_one_line(tmp_path: Path) -> None:
+    archive = tmp_path / "tasks_1-20_v1-2.tar.gz"
+    archive.write_bytes(bytes(range(256)) * 4)
+    assert _babi_error(lambda: read_dataset(archive, "en", [1])) == (
+        f"{archive}: not a readable .tar.gz archive (not a gzip file)"
+    )
+    other = tmp_path / "notes.txt"
+    other.write_text("not an archive")
+    assert _babi_error(lambda: read_dataset(other, "en", [1])) == (
+        f"{other}: not a readable .tar.gz archive (not a gzip file)"
+    )
+
+
+def test_a_truncated_archive_is_one_line(tmp_path: Path) -> None:
+    archive = _archive(tmp_path, os.urandom(20000))  # incompressible, so the cut falls inside the first member
+    whole = archive.read_bytes()
+    archive.write_bytes(whole[: len(whole) // 2])
+    assert _babi_error(lambda: read_dataset(archive, "en", [1])) == (
+        f"{archive}: not a readable .tar.gz archive (the file ends early)"
+    )
+
+
+def test_an_archive_member_that_is_not_utf8_names_the_member(tmp_path: Path) -> None:
+    archive = _archive(tmp_path, b"1 Mary went to the \xff.\n")
+    member = f"tasks_1-20_v1-2/en/{task_file_name(1, 'train')}"
+    assert _babi_error(lambda: read_dataset(archive, "en", [1])) == (
+        f"{archive}:{member}: not UTF-8 text (invalid start byte at byte 19)"
+    )
+
+
+def test_missing_root_directory_as_file_and_a_file_without_questions(tmp_path: Path) -> None:
+    assert _babi_error(lambda: read_dataset(tmp_path / "nope", "en", [1])) == (
+        f"{tmp_path / 'nope'}: does not exist (expected a bAbI folder or its .tar.gz)"
+    )
+    folder = tmp_path / "en"
+    (folder / task_file_name(1, "train")).mkdir(parents=True)
+    assert _babi_error(lambda: read_dataset(tmp_path, "en", [1])) == (
+        f"{folder / task_file_name(1, 'train')}: is a directory, not a file"
+    )
+    statements = tmp_path / task_file_name(2, "train")
+    statements.write_text("1 Mary went to the kitchen.\n2 John went to the hallway.\n")
+    assert _babi_error(lambda: read_task_file(statements)) == (
+        f"{statements}: no questions (a bAbI task file holds stories with questions)"
+    )
+
+
+def test_a_malformed_line_is_shown_short(tmp_path: Path) -> None:
+    path = tmp_path / task_file_name(1, "train")
+    line = "1 Where is " + "x" * 1000 + "?"
+    assert _babi_error(lambda: parse_task_text(line, str(path))) == (
+        f"{path}, line 1: question without an answer (expected question TAB answer TAB ids): {line[:100] + '...'!r}"
+    )

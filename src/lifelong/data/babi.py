@@ -25,6 +25,7 @@ import hashlib
 import random
 import re
 import tarfile
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from lifelong.data._babi_world import (
     Line,
     Story,
 )
+from lifelong.data.files import path_kind, reason, require_file, require_memory
+from lifelong.errors import DataError
 
 __all__ = [
     "TASK_NAMES",
@@ -79,7 +82,7 @@ _SPACE_BEFORE_TAB = frozenset({1, 2, 3, *range(5, 15)})
 _QUESTIONS_PER_SPLIT = {"en": {"train": 1000, "test": 1000}, "en-10k": {"train": 10000, "test": 1000}}
 
 
-class BabiFormatError(ValueError):
+class BabiFormatError(DataError):
     """A bAbI file or folder is missing or breaks the line format; the message says where."""
 
 
@@ -189,17 +192,29 @@ def read_task_file(path: str | Path) -> list[Story]:
     """Reads one task file in the released format.
 
     Raises:
-        BabiFormatError: the file is missing, or a line breaks the format (the message names
-            the file and the 1-based line number).
+        BabiFormatError: the file is missing, unreadable, not UTF-8, has no question, or a line
+            breaks the format (the message names the file and the 1-based line number).
     """
     path = Path(path)
-    if not path.is_file():
-        raise BabiFormatError(f"{path}: no such bAbI task file")
+    require_file(path, "no such bAbI task file", BabiFormatError)
     try:
-        text = path.read_text(encoding="utf-8")
+        require_memory(path, "file holds", path.stat().st_size, BabiFormatError)
+        raw = path.read_bytes()
+    except OSError as error:
+        raise BabiFormatError(f"{path}: cannot be read ({reason(error)})") from None
+    return _task_stories(raw, str(path))
+
+
+def _task_stories(raw: bytes, source: str) -> list[Story]:
+    """The stories of a task file's bytes; a task file must be UTF-8 and ask at least one question."""
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BabiFormatError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    return parse_task_text(text, str(path))
+        raise BabiFormatError(f"{source}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    stories = parse_task_text(text, source)
+    if not any(story.questions for story in stories):
+        raise BabiFormatError(f"{source}: no questions (a bAbI task file holds stories with questions)")
+    return stories
 
 
 def parse_task_text(text: str, source: str) -> list[Story]:
@@ -211,7 +226,8 @@ def parse_task_text(text: str, source: str) -> list[Story]:
         try:
             line = _parse_line(raw, stories[-1] if stories else [])
         except ValueError as error:
-            raise BabiFormatError(f"{source}, line {number}: {error}: {raw!r}") from None
+            shown = raw if len(raw) <= 100 else f"{raw[:100]}..."
+            raise BabiFormatError(f"{source}, line {number}: {error}: {shown!r}") from None
         if line.id == 1:
             stories.append([])
         stories[-1].append(line)
@@ -276,10 +292,13 @@ def read_dataset(
             a file breaks the format.
     """
     root = Path(root)
-    if root.is_file() and root.name.endswith((".tar.gz", ".tgz")):
+    kind = path_kind(root, BabiFormatError)
+    if kind is None:
+        raise BabiFormatError(f"{root}: does not exist (expected a bAbI folder or its .tar.gz)")
+    if kind != "dir":
         return _read_archive(root, variant, task_ids)
     folder = root / variant
-    if not folder.is_dir():
+    if path_kind(folder, BabiFormatError) != "dir":
         raise BabiFormatError(f"{folder}: no such bAbI folder (expected {root}/<variant>/)")
     return {
         task_id: (
@@ -291,15 +310,26 @@ def read_dataset(
 
 
 def _read_archive(archive: Path, variant: str, task_ids: Iterable[int]) -> dict[int, tuple[list[Story], list[Story]]]:
-    with tarfile.open(archive, "r:gz") as tar:
-        members = {"/".join(member.name.split("/")[-2:]): member for member in tar.getmembers() if member.isfile()}
+    """The tasks from the released ``.tar.gz``, read without unpacking; a broken archive is one line."""
+    require_file(archive, "does not exist", BabiFormatError)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = {"/".join(m.name.split("/")[-2:]): m for m in tar.getmembers() if m.isfile()}
 
-        def read(task_id: int, split: str) -> list[Story]:
-            wanted = f"{variant}/{task_file_name(task_id, split, variant)}"
-            member = members.get(wanted)
-            extracted = tar.extractfile(member) if member is not None else None
-            if member is None or extracted is None:
-                raise BabiFormatError(f"{archive}: no member */{wanted}")
-            return parse_task_text(extracted.read().decode("utf-8"), f"{archive}:{member.name}")
+            def read(task_id: int, split: str) -> list[Story]:
+                return _read_member(archive, tar, members, f"{variant}/{task_file_name(task_id, split, variant)}")
 
-        return {task_id: (read(task_id, "train"), read(task_id, "test")) for task_id in task_ids}
+            return {task_id: (read(task_id, "train"), read(task_id, "test")) for task_id in task_ids}
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise BabiFormatError(f"{archive}: not a readable .tar.gz archive ({reason(error)})") from None
+
+
+def _read_member(archive: Path, tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], wanted: str) -> list[Story]:
+    """One task file of the archive, named ``archive:member`` in messages (escaped if unprintable)."""
+    member = members.get(wanted)
+    extracted = tar.extractfile(member) if member is not None else None
+    if member is None or extracted is None:
+        raise BabiFormatError(f"{archive}: no member */{wanted}")
+    name = member.name if member.name.isprintable() else ascii(member.name)
+    require_memory(archive, f"member {name} holds", member.size, BabiFormatError)
+    return _task_stories(extracted.read(), f"{archive}:{name}")

@@ -18,17 +18,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
+import struct
 import tempfile
 import urllib.request
-import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import torch
+
+from lifelong.data.files import read_npz, reason, require_file, require_memory
+from lifelong.errors import DataError
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -47,10 +52,6 @@ SHA256 = {
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaaf3d4b7ba6e7ad3d",
 }
 SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,)}
-
-
-class DataError(ValueError):
-    """A data file is missing, corrupt or malformed; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)
@@ -106,15 +107,18 @@ def _memo(key: Path, read: object) -> MNIST:
 
 
 def _to_mnist(arrays: dict[str, np.ndarray], source: Path) -> MNIST:
+    """The four arrays as tensors, once their shapes, dtypes and value ranges are those of MNIST."""
     for name, shape in SHAPES.items():
-        if name not in arrays:
-            raise DataError(f"{source}: missing array {name!r}")
-        if tuple(arrays[name].shape[1:]) != shape[1:] or arrays[name].shape[0] == 0:
+        if arrays[name].ndim == 0 or tuple(arrays[name].shape[1:]) != shape[1:] or arrays[name].shape[0] == 0:
             raise DataError(f"{source}: {name} has shape {arrays[name].shape}, expected (N, {shape[1:]})")
+        if not np.issubdtype(arrays[name].dtype, np.integer):
+            raise DataError(f"{source}: {name} has dtype {arrays[name].dtype}; MNIST stores integer pixels and labels")
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) != len(y):
             raise DataError(f"{source}: {len(x)} {split} images but {len(y)} labels")
+        if x.min() < 0 or x.max() > 255:
+            raise DataError(f"{source}: x_{split} has pixels outside 0..255 (min {x.min()}, max {x.max()})")
         if y.min() < 0 or y.max() > 9:
             raise DataError(f"{source}: y_{split} has labels outside 0..9 (min {y.min()}, max {y.max()})")
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items() if k in SHAPES}
@@ -122,11 +126,7 @@ def _to_mnist(arrays: dict[str, np.ndarray], source: Path) -> MNIST:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from err
+    return read_npz(path, tuple(SHAPES), "an MNIST file")
 
 
 def _read_idx_dir(root: Path) -> dict[str, np.ndarray]:
@@ -142,21 +142,41 @@ def _read_idx_dir(root: Path) -> dict[str, np.ndarray]:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (LeCun's format: magic, dims as big-endian int32, then uint8 data)."""
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise DataError(f"{path}: not a valid gzip file ({err})") from err
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+    """Read one IDX file (LeCun's format: magic, dims as big-endian int32, then uint8 data).
+
+    The header is checked before anything is allocated from it: a corrupt header declaring 2**60
+    bytes stops with one line instead of exhausting memory.
+    """
+    require_file(path)
+    gz = path.suffix == ".gz"
+    try:
+        with gzip.open(path, "rb") if gz else path.open("rb") as f:
+            return _read_idx_stream(path, f)
+    except (OSError, EOFError, zlib.error) as err:
+        problem = "not a valid gzip file" if gz else "cannot be read"
+        raise DataError(f"{path}: {problem} ({reason(err)})") from None
+
+
+def _read_idx_stream(path: Path, f: io.BufferedIOBase) -> np.ndarray:
+    """The array of an open IDX stream; only the header's bytes are read before its size is checked."""
+    magic = f.read(4)
+    if len(magic) < 4 or magic[:3] != b"\x00\x00\x08":
         raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
-    ndim = raw[3]
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">i4", count=ndim, offset=4))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).copy()
-    if data.size != int(np.prod(dims)):
-        raise DataError(f"{path}: header says {dims} but holds {data.size} bytes")
-    return data.reshape(dims)
+    ndim = magic[3]
+    header = f.read(4 * ndim)
+    if len(header) < 4 * ndim:
+        raise DataError(f"{path}: header declares {ndim} dimensions but the file ends inside the header")
+    dims = struct.unpack(f">{ndim}i", header)
+    if any(d < 0 for d in dims):
+        raise DataError(f"{path}: header declares a negative dimension in {dims}")
+    count = math.prod(dims)
+    require_memory(path, f"header declares shape {dims} uint8 =", count)
+    data = f.read(count)
+    if len(data) != count:
+        raise DataError(f"{path}: header says {dims} but holds {len(data)} bytes")
+    if f.read(1):
+        raise DataError(f"{path}: header says {dims} ({count} bytes) but the file holds more")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims).copy()
 
 
 class _ArraysOnlyUnpickler(pickle.Unpickler):
