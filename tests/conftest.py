@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny seeded synthetic stream and a small fake MNIST directory.
 
-Tests never need the network, and only ``test_data_mnist.py`` reads the real MNIST package.
+Tests never need the network; only ``data/test_mnist.py`` and ``methods/test_defaults.py`` read the real MNIST
+package (the defaults contract is about real digits).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,69 @@ def test_preset_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     preset.write_text('[stream]\nname = "synthetic"\n[colours]\n')
     assert main(["run", "--preset", str(preset), "--quiet"]) == 2
     assert "p.toml: unknown section(s) ['colours']" in capsys.readouterr().err
+
+
+def test_help_lists_the_dotted_options_and_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["run", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "--stream.KEY VALUE" in text and "`lifelong list streams` shows every stream's keys" in text
+    assert "--method.KEY VALUE" in text and "`lifelong list methods`" in text
+    assert "--train.optimizer {adam,sgd} (default 'adam')" in text and "= --stream.scenario {task,domain,class}" in text
+    assert main(["list", "streams"]) == 0
+    listing = capsys.readouterr().out
+    assert "--stream.class_order {fixed,random} = 'fixed'" in listing
+    assert "noisy-mnist  [mnist]" in listing and "defaults: model mlp-50x3*; training optimizer 'adam', lr 0.003*" \
+        in listing
+
+
+def test_joint_row_is_labelled_after_all_tasks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--stream", "synthetic", "--method", "joint", "--model", "mlp-8x1", "--epochs", "1",
+                 "--quiet"]) == 0
+    assert "\nafter all tasks " in capsys.readouterr().out
+
+
+def test_report_without_matplotlib_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "runs.db"
+    assert main(["run", "--stream", "synthetic", "--model", "mlp-8x1", "--epochs", "1", "--quiet", "--store",
+                 str(store)]) == 0
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    assert main(["report", str(store), "--out", str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err == ("lifelong: error: report: matplotlib is not installed; install it with "
+                                       "`pip install 'matplotlib>=3.8'` (a default dependency of lifelong)\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('train = 5\n[stream]\nname = "synthetic"\n', "[train] must be a table of keys (e.g. [train] on its own line), "
+                                                       "got train = 5"),
+        ('[stream]\nname = "synthetic"\n[train]\nepochs = true\n', "[train] epochs: cannot read True as int"),
+        ('[stream]\nname = "synthetic"\n[train]\nlr = nan\n', "[train] lr: must be a finite number, got nan"),
+        ('[stream]\nname = "synthetic"\n[methods]\newc = 3\n', "[methods.ewc] must be a table, got ewc = 3"),
+        ('[stream]\nname = "synthetic"\n[methods.ewc]\nlamda = 3\n',
+         "[methods.ewc] lamda: unknown option of method 'ewc'; valid: fisher, half, lam, samples"),
+        ('[stream]\nname = "synthetic"\ntasks = 2.5\n', "[stream] tasks: cannot read 2.5 as int"),
+        ('[model]\nname = "mlp-8x1"\n', '[stream] needs a name, e.g. name = "permuted-mnist"'),
+        ('[stream\nname = "synthetic"\n', "not valid TOML (Expected ']' at the end of a table declaration (at line 1, "
+                                          "column 8))"),
+    ],
+)
+def test_a_bad_preset_is_one_line_naming_the_file(text: str, problem: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    preset = tmp_path / "p.toml"
+    preset.write_text(text)
+    assert main(["run", "--preset", str(preset), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"lifelong: error: {preset}: {problem}\n"
+
+
+def test_a_preset_that_is_a_folder_or_not_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--preset", str(tmp_path), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"lifelong: error: {tmp_path}: is a folder, not a preset file\n"
+    binary = tmp_path / "p.toml"
+    binary.write_bytes(b"\xff\xfe\x00junk")
+    assert main(["run", "--preset", str(binary), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"lifelong: error: {binary}: not UTF-8 text (invalid start byte at byte 0)\n"

@@ -36,7 +36,9 @@ def test_compare_skips_stored_runs(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(argv) == 0
     first = capsys.readouterr().out
     assert "skipped" not in first and "± " in first
+    before = (tmp_path / "runs.db").read_bytes()
     assert main(argv) == 0
+    assert (tmp_path / "runs.db").read_bytes() == before  # all stored: reading them back writes nothing
     second = capsys.readouterr().out
     assert second.count("skipped") == 4
     assert first.splitlines()[-2:] == second.splitlines()[-2:]  # the same summary from stored rows

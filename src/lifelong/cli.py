@@ -150,7 +150,8 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         annotation = train_options[key].annotation if section == "train" else ScenarioName if key == "scenario" \
             else int
         shown = f" {type_name(annotation)}" if choices(annotation) else ""
-        run.add_argument(f"--{flag.replace('_', '-')}", dest=f"short_{flag}", help=f"= --{section}.{key}{shown}")
+        run.add_argument(f"--{flag.replace('_', '-')}", dest=f"short_{flag}", metavar=flag.upper(),
+                         help=f"= --{section}.{key}{shown}")
 
 
 def _dotted(extra: list[str]) -> dict[str, dict[str, str]]:

@@ -4,7 +4,8 @@ The contract a new user relies on: `lifelong run --method X` with nothing else t
 registered method runs with its own defaults and `TrainConfig()`'s (Adam 1e-3, batch 128, 4 epochs)
 on split MNIST (2000 training digits a task, the whole test split) in the first scenario it declares
 of task, then class; every loss must be finite and every task learned above chance (by 10 points)
-right after it was trained (R[i, i]; chance is 1/2 in task-IL, 1/(classes seen) in class-IL). And the CLI resolves exactly the configuration `ll.run` does.
+right after it was trained (R[i, i]; chance is 1/2 in task-IL, 1/(classes seen) in class-IL). And
+the CLI resolves exactly the configuration `ll.run` does.
 """
 
 from __future__ import annotations

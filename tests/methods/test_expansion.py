@@ -13,6 +13,7 @@ from torch import nn
 
 import lifelong
 from lifelong.config import RunConfig, TrainConfig
+from lifelong.errors import OptionError
 from lifelong.methods.base import Method, ScenarioError
 from lifelong.methods.expansion import CPG, ExpertGate, Net2Net, PackNet, Progressive, net2wider
 from lifelong.methods.expansion._common import add_units, linears, mlp_of
@@ -128,7 +129,7 @@ def test_packnet_masks_never_overlap_and_the_pruning_fraction_is_honoured() -> N
 
 
 def test_packnet_refuses_a_task_when_no_weight_is_free() -> None:
-    with pytest.raises(RuntimeError, match="no free weights left"):
+    with pytest.raises(OptionError, match="--method.prune: packnet has no free weights left"):
         _run(_stream("task", tasks=2), PackNet(prune=0.0))
 
 
@@ -246,5 +247,5 @@ def test_layer_methods_refuse_a_backbone_that_is_not_an_mlp(make: Callable[[], M
     stream = _stream("task", tasks=2)
     backbone = nn.Linear(8, 16)  # has out_features, but no hidden layers to grow or mask
     learner = Learner(backbone, build_head(stream, 16), stream)
-    with pytest.raises(TypeError, match="MLP backbone"):
+    with pytest.raises(OptionError, match="--model: method '.*' grows or masks the layers of an MLP backbone"):
         make().attach(learner, 0, stream.scenario)

@@ -153,6 +153,13 @@ class Method:
         return None
 
 
+def require_real_inputs(method: str, task: Task, why: str) -> None:
+    """Refuse a stream of token ids (bAbI) for a method that models the inputs themselves."""
+    if not task.inputs(task.train.x[:1]).is_floating_point():
+        raise OptionError(f"--method: {method} {why}, but task {task.name!r} holds token ids; "
+                          "use it on real-valued inputs (MNIST, your own arrays)")
+
+
 def register(name: str, family: str) -> Any:
     """Class decorator: set ``name``/``family`` and add the method to the registry (duplicates raise)."""
     from lifelong._registry import METHODS

@@ -14,6 +14,7 @@ from typing import overload
 import torch
 from torch import Tensor, nn
 
+from lifelong.errors import OptionError
 from lifelong.methods.base import Phase
 from lifelong.models.backbones import MLP
 from lifelong.models.init import draw_
@@ -27,8 +28,8 @@ def mlp_of(learner: Learner, method: str) -> MLP:
     """The learner's MLP backbone; other backbones are refused with a message naming what is needed."""
     backbone = learner.backbone
     if not isinstance(backbone, MLP) or not backbone.hidden:
-        raise TypeError(f"method {method!r} grows or masks the layers of an MLP backbone with at least one "
-                        f"hidden layer (a model such as 'mlp-400x2'); got {type(backbone).__name__}")
+        raise OptionError(f"--model: method {method!r} grows or masks the layers of an MLP backbone with at least "
+                          f"one hidden layer (a model such as 'mlp-400x2'); got {type(backbone).__name__}")
     return backbone
 
 

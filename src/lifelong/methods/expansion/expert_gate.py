@@ -9,7 +9,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from lifelong.methods.base import Method, register
+from lifelong.methods.base import Method, register, require_real_inputs
 from lifelong.methods.expansion._common import by_task, frozen_copy, head_is_shared, index_batches, new_linear
 from lifelong.models.learner import Learner
 from lifelong.streams.task import Task, train_batch
@@ -107,6 +107,7 @@ class ExpertGate(Method):
         self._routing: dict[int, tuple[int, int]] = {}
 
     def before_task(self, task: Task) -> None:
+        require_real_inputs(self.name, task, "gates by how well an autoencoder reconstructs the inputs")
         n = len(task.train)
         held = max(1, round(self.validation * n))
         if held >= n:

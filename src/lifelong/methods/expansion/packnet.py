@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
+from lifelong.errors import OptionError
 from lifelong.methods.base import register
 from lifelong.methods.expansion._common import all_batches, by_task
 from lifelong.methods.expansion._owners import (
@@ -70,8 +71,8 @@ class PackNet(FreeWeightsTraining):
     def before_task(self, task: Task) -> None:
         params = tensors(self._layers)
         if not any(bool((self.owner_[k] == 0).any()) for k in params if is_weight(k)):
-            raise RuntimeError(f"packnet: no free weights left for task {task.name!r}; raise `prune` so that "
-                               "each task releases more, or use a wider model")
+            raise OptionError(f"--method.prune: packnet has no free weights left for task {task.name!r}; raise "
+                              "`prune` so that each task releases more, or use a wider model")
         self._freezer = Freezer(params, {k: self.owner_[k] == 0 for k in params})
 
     def after_task(self, task: Task) -> None:

@@ -8,7 +8,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from lifelong.methods.base import Method, register
+from lifelong.methods.base import Method, register, require_real_inputs
 from lifelong.methods.distillation import _distill
 from lifelong.methods.replay import _vae
 from lifelong.models.learner import Learner
@@ -69,6 +69,7 @@ class GenerativeReplay(Method):
         self._steps, self._batch_size = 0, 1
 
     def before_task(self, task: Task) -> None:
+        require_real_inputs(self.name, task, "replays inputs drawn from a VAE over them")
         self._steps, self._batch_size = 0, 1
         x = task.inputs(task.train.x[:256])
         in_unit_range = bool(x.min() >= 0) and bool(x.max() <= 1)
