@@ -181,3 +181,17 @@ def test_a_preset_that_is_a_folder_or_not_text(tmp_path: Path, capsys: pytest.Ca
     binary.write_bytes(b"\xff\xfe\x00junk")
     assert main(["run", "--preset", str(binary), "--quiet"]) == 2
     assert capsys.readouterr().err == f"lifelong: error: {binary}: not UTF-8 text (invalid start byte at byte 0)\n"
+
+
+def test_bad_data_files_are_one_line_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "tasks"
+    data.mkdir()
+    (data / "a.npz").write_bytes(b"not a zip at all")
+    assert main(["run", "--stream", "files", "--stream.root", str(data), "--quiet"]) == 2
+    assert capsys.readouterr().err == (f"lifelong: error: {data / 'a.npz'}: not a readable .npz file "
+                                       "(File is not a zip file)\n")
+    archive = tmp_path / "tasks_1-20_v1-2.tar.gz"
+    archive.write_bytes(b"\x00" * 64)
+    assert main(["run", "--stream", "babi", "--stream.root", str(archive), "--stream.tasks", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lifelong: error: {archive}: not a readable .tar.gz archive (") and err.count("\n") == 1

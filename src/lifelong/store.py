@@ -66,6 +66,8 @@ def check_writable(path: str | Path, what: str = "file") -> None:
             raise StoreError(f"{p}: the {what} is read-only")
         return
     folder = p.parent
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"{p}: {folder} is not a folder")
     if not folder.is_dir():
         raise StoreError(f"{p}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK) or not folder.stat().st_mode & 0o222:

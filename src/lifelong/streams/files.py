@@ -16,8 +16,8 @@ import torch
 
 from lifelong._registry import STREAMS
 from lifelong.data.files import path_kind, read_npz
-from lifelong.errors import DataError
-from lifelong.streams.scenario import Scenario
+from lifelong.errors import DataError, OptionError
+from lifelong.streams.scenario import Scenario, ScenarioName
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import Split, Task
 
@@ -81,13 +81,15 @@ def _check_stream(files: dict[Path, dict[str, np.ndarray]]) -> None:
 
 
 @STREAMS.register("files", family="files")
-def files_stream(root: str = "", scenario: str = "task") -> Stream:
+def files_stream(root: str = "", scenario: ScenarioName = "task") -> Stream:
     """Every ``*.npz`` under ``root`` is a task, in sorted file-name order.
 
     Args:
         root: the directory.
         scenario: ``task``, ``domain`` or ``class`` (then labels are global class ids).
     """
+    if not root:
+        raise OptionError("--stream.root: the files stream needs the folder that holds one .npz file per task")
     directory = Path(root)
     kind = path_kind(directory)
     if kind is None:
