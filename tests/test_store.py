@@ -228,3 +228,24 @@ def test_a_final_store_write_that_fails_leaves_the_result_beside_it(tmp_path: Pa
     assert err == (f"lifelong: warning: {path}: cannot write the results store (database or disk is full); the "
                    f"result of run {saved[0].name.split('.')[2]} is in {saved[0]}")
     assert json.loads(saved[0].read_text())["status"] == "finished"
+
+
+def test_an_interrupted_run_is_stored_as_failed_and_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "runs.db"
+
+    class CtrlC(lifelong.observers.Observer):
+        def step(self, index: int, loss: object) -> None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("lifelong.cli.Progress", lambda label: CtrlC())
+    assert main(["run", "--stream", "synthetic", "--model", "mlp-8x1", "--epochs", "1", "--store", str(path)]) == 130
+    assert capsys.readouterr().err == "lifelong: interrupted\n"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT status, message FROM runs").fetchall() == [("failed", "interrupted")]
+    db.close()
+    monkeypatch.undo()
+    assert main([*SYN, "--store", str(path)]) == 0  # not a result: trained again, now finished
+    assert "skipped" not in capsys.readouterr().out
+    with Store(path, readonly=True) as store:
+        assert store.counts() == {"finished": 1}

@@ -33,10 +33,6 @@ class Option:
         """``int``, ``float | None``, ``{fixed,random}`` (an enumeration shows its choices)."""
         return type_name(self.annotation)
 
-    @property
-    def choices(self) -> tuple[Any, ...]:
-        return choices(self.annotation)
-
 
 def type_name(annotation: Any) -> str:
     if isinstance(annotation, str):
