@@ -6,6 +6,7 @@ package (the defaults contract is about real digits).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,12 @@ def fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every MNIST stream at the fake directory."""
     monkeypatch.setenv("LIFELONG_MNIST_DIR", str(fake_mnist_dir))
     return fake_mnist_dir
+
+
+def one_line_error(kind: type[Exception], call: Callable[[], object]) -> str:
+    """The message of the ``kind`` error ``call`` raises, checked to be one line (as the CLI prints it)."""
+    with pytest.raises(kind) as raised:
+        call()
+    message = str(raised.value)
+    assert "\n" not in message
+    return message

@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
+from conftest import one_line_error
 from lifelong import checkpoint
 from lifelong.api import build_method
 from lifelong.errors import CheckpointError
@@ -22,13 +23,7 @@ from lifelong.streams.stream import Stream
 MODEL = "mlp-8x1"
 
 
-def _message(call: Callable[[], object]) -> str:
-    """The CheckpointError ``call`` raises, checked to be one line."""
-    with pytest.raises(CheckpointError) as raised:
-        call()
-    message = str(raised.value)
-    assert "\n" not in message
-    return message
+_message = partial(one_line_error, CheckpointError)  # the CheckpointError a call raises, checked to be one line
 
 
 def _state(stream: Stream, method: str = "ewc") -> dict[str, Any]:

@@ -83,7 +83,7 @@ def _no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("training started")
 
-    monkeypatch.setattr("lifelong.train.train", refuse)
+    monkeypatch.setattr("lifelong.cli.train_loop", refuse)
 
 
 def test_a_foreign_sqlite_file_is_refused_and_left_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

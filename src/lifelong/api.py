@@ -54,12 +54,7 @@ def build_stream(name: str, params: dict[str, Any] | None = None, seed: int | No
     kwargs = resolve(builder, dict(params or {}), where, f"stream {name!r}")
     if seed is not None and "seed" in inspect.signature(builder).parameters:
         kwargs.setdefault("seed", seed)
-    try:
-        stream: Stream = builder(**kwargs)
-    except LifelongError:
-        raise
-    except ValueError as err:
-        raise OptionError(f"stream {name}: {err}") from None
+    stream: Stream = _construct(builder, kwargs, f"stream {name}")
     return stream
 
 
@@ -67,14 +62,19 @@ def build_method(name: str, params: dict[str, Any] | None = None, where: str = "
     """A registered method by name with hyperparameters checked against its dataclass fields."""
     cls = METHODS.get(name).factory
     kwargs = resolve(cls, dict(params or {}), where, f"method {name!r}")
+    method: Method = _construct(cls, kwargs, f"method {name}")
+    method.validate()
+    return method
+
+
+def _construct(factory: Any, kwargs: dict[str, Any], owner: str) -> Any:
+    """``factory(**kwargs)``, its own range checks (plain ValueErrors) turned into an OptionError naming ``owner``."""
     try:
-        method: Method = cls(**kwargs)
+        return factory(**kwargs)
     except LifelongError:
         raise
     except ValueError as err:
-        raise OptionError(f"method {name}: {err}") from None
-    method.validate()
-    return method
+        raise OptionError(f"{owner}: {err}") from None
 
 
 def run_config(

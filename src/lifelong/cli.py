@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lifelong._registry import METHODS, MODELS, STREAMS
-from lifelong.api import DEFAULT_MODEL, build_method, build_stream, default_model, suited_defaults, train_config
+from lifelong.api import (
+    DEFAULT_MODEL,
+    build_learner,
+    build_method,
+    build_stream,
+    default_model,
+    run_config,
+    suited_defaults,
+    train_config,
+)
 from lifelong.config import TrainConfig
 from lifelong.errors import DivergedError, LifelongError, OptionError, StoreError, one_line
 from lifelong.observers import Observer, Progress
@@ -31,10 +40,13 @@ from lifelong.options import choices, options_of, type_name
 from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line, summary_table
 from lifelong.result import Result
 from lifelong.streams.scenario import ScenarioName
+from lifelong.train import train as train_loop
 
 DEFAULT_STREAM = "permuted-mnist"
 DEMO_PRESET = Path(__file__).with_name("demo.toml")
 DIVERGED_EXIT = DivergedError.exit_code
+# Built-in errors that bad input raises from code outside lifelong's boundaries (the OS, numpy): exit code 2.
+USER_CAUSED = (KeyError, ValueError, TypeError, OSError, MemoryError)
 
 SHORTCUTS = {  # --flag -> (section, key)
     "tasks": ("stream", "tasks"), "scenario": ("stream", "scenario"), "examples": ("stream", "examples"),
@@ -78,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(f"lifelong: error: {_describe(err)}", file=sys.stderr)
-        return err.exit_code if isinstance(err, LifelongError) else 2 if _user_caused(err) else 1
+        return err.exit_code if isinstance(err, LifelongError) else 2 if isinstance(err, USER_CAUSED) else 1
 
 
 def _describe(err: Exception) -> str:
@@ -87,13 +99,9 @@ def _describe(err: Exception) -> str:
         return one_line(err)
     if isinstance(err, OSError) and err.filename is not None:
         return f"{err.filename}: {err.strerror or one_line(err)}"
-    if isinstance(err, KeyError | ValueError | TypeError | OSError | MemoryError):
+    if isinstance(err, USER_CAUSED):
         return one_line(err.args[0] if err.args else err)
     return f"internal error ({type(err).__name__}: {one_line(err)}); run again with --debug for the traceback"
-
-
-def _user_caused(err: Exception) -> bool:
-    return isinstance(err, KeyError | ValueError | TypeError | OSError | MemoryError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -232,7 +240,6 @@ def _check_json_target(path: str) -> None:
 
 
 def run_command(args: argparse.Namespace, extra: list[str]) -> int:
-    from lifelong.api import run_config
     from lifelong.presets import load_preset
     from lifelong.store import Store
 
@@ -270,7 +277,7 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
             stream = build_stream(stream_name, stream_params, seed)
             for name in methods:
                 outcome = _run_one(args, stream, name, preset, given["method"], len(methods), model, seed, init, train,
-                                   store, run_config)
+                                   store)
                 diverged |= outcome.get("status") == "failed"
                 results.append(outcome)
     finally:
@@ -309,11 +316,8 @@ def _check_method_keys(methods: list[str], keys: dict[str, str]) -> None:
 
 
 def _run_one(args: argparse.Namespace, stream: Any, name: str, preset: Any, given: dict[str, str], n_methods: int,
-             model: str, seed: int, init: str, train: TrainConfig, store: Any, run_config: Any) -> dict[str, Any]:
+             model: str, seed: int, init: str, train: TrainConfig, store: Any) -> dict[str, Any]:
     """One configuration: read back from the store, or trained (and stored as it goes); printed."""
-    from lifelong.api import build_learner
-    from lifelong.train import train as train_loop
-
     params = {**(preset.methods.get(name, {}) if preset else {})}
     if n_methods > 1:  # --method.KEY applies to the methods that have KEY
         valid = {o.name for o in options_of(METHODS.get(name).factory)}

@@ -13,6 +13,7 @@ Every write is one transaction, so an interrupted run never leaves a half-writte
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -107,36 +108,31 @@ class Store:
         if head != SQLITE_MAGIC:
             raise StoreError(f"{self.path}: not a lifelong results database (not a SQLite file)")
         try:
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                                "AND name NOT LIKE 'sqlite_%'")}
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            columns = tuple(r[1] for r in db.execute("PRAGMA table_info(runs)"))
+            with contextlib.closing(self._read_only()) as db:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                    "AND name NOT LIKE 'sqlite_%'")}
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                columns = tuple(r[1] for r in db.execute("PRAGMA table_info(runs)"))
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{self.path}: not a lifelong results database ({one_line(err)})") from None
         if version > VERSION:
-            db.close()
             raise StoreError(f"{self.path}: store version {version} is newer than this lifelong knows ({VERSION}); "
                              "upgrade lifelong to read it")
         if not tables and version == 0:
-            db.close()
             return
         if tables != {"runs"}:
-            db.close()
             others = ", ".join(sorted(tables - {"runs"})) or "no runs table"
             raise StoreError(f"{self.path}: not a lifelong results database (it holds other tables: {others}); "
                              "refusing to touch it")
-        expected = V2_COLUMNS if version == VERSION else V1_COLUMNS
-        if columns != expected or version not in (0, VERSION):
-            db.close()
+        if columns != (V2_COLUMNS if version == VERSION else V1_COLUMNS) or version not in (0, VERSION):
             raise StoreError(f"{self.path}: not a lifelong results database (its runs table has columns "
                              f"{', '.join(columns)})")
         self.version = VERSION if version == VERSION else 1
-        if self.readonly:
-            self._db = db
-        else:
-            db.close()
-            self._db = sqlite3.connect(self.path, timeout=30)
+        self._db = self._read_only() if self.readonly else sqlite3.connect(self.path, timeout=30)
+
+    def _read_only(self) -> sqlite3.Connection:
+        """A connection that cannot write, create or migrate anything."""
+        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
 
     def __enter__(self) -> Store:
         return self

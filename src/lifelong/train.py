@@ -69,43 +69,10 @@ def train(
         optimizer = None
         for i, phase in enumerate(phases):
             t0 = time.perf_counter()
-            for task in phase.tasks:
-                learner.begin_task(task)
-            method.before_task(phase.task)
-            params = list(method.parameters(learner))
-            if optimizer is None or tc.reset_optimizer or not _same_params(optimizer, params):
-                optimizer = make_optimizer(params, tc.optimizer, tc.lr, tc.momentum, betas=tc.betas)
-            steps = _phase_steps(phase, tc)
-            for o in observers:
-                o.phase_started(i, phase.task.name, steps)
-            learner.train()
-            step = -1
-            for step, batch in enumerate(_phase_batches(phase, tc, data_order)):
-                batch = method.batch(batch)
-                logits = learner(batch.x, batch.task_ids)
-                loss = method.loss(batch, logits)
-                if loss is None:
-                    loss = learner.loss(logits, batch.y)
-                extra = method.penalty(batch, logits)
-                if extra is not None:
-                    loss = loss + extra
-                if not torch.isfinite(loss.detach()):  # one scalar read per step: stop where it happens
-                    raise _diverged(method, config, phase, i, len(phases), step, f"the loss is {float(loss.detach())}",
-                                    result, learner)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                method.after_backward(batch)
-                optimizer.step()
-                method.after_step()
-                for o in observers:
-                    o.step(step, loss.detach())
-            if not _finite_parameters(learner):
-                raise _diverged(method, config, phase, i, len(phases), step,
-                                "the parameters are no longer finite (a non-finite gradient or update)", result)
-            method.after_task(phase.task)
-            bad = _non_finite_state(method)
-            if bad:
-                raise _diverged(method, config, phase, i, len(phases), None, f"its state {bad} is not finite", result)
+            try:
+                optimizer = learn_phase(i, phase, learner, method, tc, optimizer, data_order, observers)
+            except NonFinite as bad:
+                raise _diverged(method, config, phase, f"task {i + 1}/{len(phases)}", bad, result) from None
             seconds.append(time.perf_counter() - t0)
             rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
             sizes.append(parameter_counts(learner))
@@ -126,38 +93,79 @@ def train(
     return final
 
 
+class NonFinite(Exception):
+    """Raised inside a phase where a value stopped being finite; :func:`train` turns it into a DivergedError."""
+
+    def __init__(self, step: int | None, what: str) -> None:
+        super().__init__(what)
+        self.step, self.what = step, what
+
+
+def learn_phase(
+    index: int, phase: Phase, learner: Learner, method: Method, tc: TrainConfig,
+    optimizer: torch.optim.Optimizer | None, data_order: torch.Generator, observers: Sequence[Observer],
+) -> torch.optim.Optimizer:
+    """One phase: the hooks and steps of the method contract, up to its consolidation (``after_task``).
+
+    Returns the optimizer, kept for the next phase unless ``reset_optimizer``. Raises
+    :class:`NonFinite` at the first non-finite loss (one scalar read per step), or after training
+    when the parameters or the method's learned state hold NaN or infinity.
+    """
+    for task in phase.tasks:
+        learner.begin_task(task)
+    method.before_task(phase.task)
+    params = list(method.parameters(learner))
+    if optimizer is None or tc.reset_optimizer or not _same_params(optimizer, params):
+        optimizer = make_optimizer(params, tc.optimizer, tc.lr, tc.momentum, betas=tc.betas)
+    for o in observers:
+        o.phase_started(index, phase.task.name, _phase_steps(phase, tc))
+    learner.train()
+    step = -1
+    for step, batch in enumerate(_phase_batches(phase, tc, data_order)):
+        batch = method.batch(batch)
+        logits = learner(batch.x, batch.task_ids)
+        loss = method.loss(batch, logits)
+        if loss is None:
+            loss = learner.loss(logits, batch.y)
+        extra = method.penalty(batch, logits)
+        if extra is not None:
+            loss = loss + extra
+        if not torch.isfinite(loss.detach()):
+            overflowed = "" if _finite_parameters(learner) else \
+                " because the parameters are no longer finite (the previous update overflowed)"
+            raise NonFinite(step, f"the loss is {float(loss.detach())}{overflowed}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        method.after_backward(batch)
+        optimizer.step()
+        method.after_step()
+        for o in observers:
+            o.step(step, loss.detach())
+    if not _finite_parameters(learner):
+        raise NonFinite(step, "the parameters are no longer finite (a non-finite gradient or update)")
+    method.after_task(phase.task)
+    bad = next((name for name, t in state_tensors(method) if t.is_floating_point() and not bool(t.isfinite().all())),
+               None)
+    if bad is not None:
+        raise NonFinite(None, f"its state {bad} is not finite")
+    return optimizer
+
+
 def _diverged(
-    method: Method, config: RunConfig, phase: Phase, index: int, phases: int, step: int | None, what: str,
-    result: Callable[[], Result], learner: Learner | None = None,
+    method: Method, config: RunConfig, phase: Phase, where: str, bad: NonFinite, result: Callable[[], Result],
 ) -> DivergedError:
     """The one-line divergence report: where, what, and the knobs that usually cause it."""
-    if learner is not None and not _finite_parameters(learner):
-        what += " because the parameters are no longer finite (the previous update overflowed)"
-    at = f", step {step + 1}" if step is not None else ", after training"
+    at = f", step {bad.step + 1}" if bad.step is not None else ", after training"
     knobs = [f"--lr (now {config.train.lr:g})"]
     if method.strength is not None:
         knobs.append(f"--method.{method.strength} (now {getattr(method, method.strength)!r})")
-    message = (f"training diverged: method {method.name}, task {index + 1}/{phases} ({phase.task.name}){at}: {what}; "
+    message = (f"training diverged: method {method.name}, {where} ({phase.task.name}){at}: {bad.what}; "
                f"the run stopped. Lower {' or '.join(knobs)}")
     return DivergedError(message, result())
 
 
 def _finite_parameters(learner: Learner) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in learner.parameters())
-
-
-def _non_finite_state(method: Method) -> str | None:
-    """The name of the first entry of the method's learned state holding NaN or infinity, if any."""
-    stack: list[tuple[str, object]] = list(method.state_dict().items())
-    while stack:
-        name, item = stack.pop()
-        if isinstance(item, torch.Tensor) and item.is_floating_point() and not bool(torch.isfinite(item).all()):
-            return name
-        if isinstance(item, dict):
-            stack.extend((name, v) for v in item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend((name, v) for v in item)
-    return None
 
 
 @torch.no_grad()
@@ -207,19 +215,22 @@ def parameter_counts(learner: Learner) -> dict[str, int]:
     }
 
 
+def state_tensors(method: Method) -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor in the method's learned state, under the name of the ``_`` attribute holding it."""
+    stack: list[tuple[str, object]] = list(method.state_dict().items())
+    while stack:
+        name, item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            yield name, item
+        elif isinstance(item, dict):
+            stack.extend((name, v) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((name, v) for v in item)
+
+
 def state_bytes(method: Method) -> int:
     """Bytes of the tensors in the method's learned state (anchors, importances, memories)."""
-    total = 0
-    stack: list[object] = list(method.state_dict().values())
-    while stack:
-        item = stack.pop()
-        if isinstance(item, torch.Tensor):
-            total += item.numel() * item.element_size()
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return total
+    return sum(t.numel() * t.element_size() for _, t in state_tensors(method))
 
 
 def plain_state(method: Method) -> dict[str, Any]:

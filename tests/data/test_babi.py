@@ -11,11 +11,12 @@ import re
 import subprocess
 import sys
 import tarfile
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from conftest import one_line_error
 from lifelong.data.babi import (
     TASK_NAMES,
     BabiFormatError,
@@ -394,13 +395,7 @@ def test_task_names_are_the_released_stems() -> None:
         generate_task(21, 10, seed=0)
 
 
-def _babi_error(call: Callable[[], object]) -> str:
-    """The BabiFormatError ``call`` raises, checked to be one line."""
-    with pytest.raises(BabiFormatError) as raised:
-        call()
-    message = str(raised.value)
-    assert "\n" not in message
-    return message
+_babi_error = partial(one_line_error, BabiFormatError)  # the BabiFormatError a call raises, checked to be one line
 
 
 def _archive(tmp_path: Path, train: bytes) -> Path:

@@ -10,13 +10,14 @@ import io
 import re
 import struct
 import zipfile
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import lifelong
+from conftest import one_line_error
 from lifelong.data import mnist as mnist_module
 from lifelong.data.files import format_bytes, read_npz
 from lifelong.data.mnist import load_mnist, read_idx
@@ -26,13 +27,7 @@ from lifelong.streams.files import files_stream
 KEYS = ["x_train", "y_train", "x_test", "y_test"]
 
 
-def _message(call: Callable[[], object]) -> str:
-    """The DataError ``call`` raises, checked to be one line."""
-    with pytest.raises(DataError) as raised:
-        call()
-    message = str(raised.value)
-    assert "\n" not in message
-    return message
+_message = partial(one_line_error, DataError)  # the DataError a call raises, checked to be one line
 
 
 def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
