@@ -249,3 +249,68 @@ def test_an_interrupted_run_is_stored_as_failed_and_redone(tmp_path: Path, monke
     assert "skipped" not in capsys.readouterr().out
     with Store(path, readonly=True) as store:
         assert store.counts() == {"finished": 1}
+
+
+def test_an_early_version_2_store_is_migrated_with_code_git_and_owner(tmp_path: Path) -> None:
+    """A version-2 store from before the code fingerprint was recorded: read as it is, columns added on
+    the first write, its old rows counted stale (no code recorded)."""
+    from lifelong.store import SCHEMA, V2_COLUMNS, V2_EARLY_COLUMNS
+
+    path = tmp_path / "runs.db"
+    old = lifelong.run("synthetic", "finetune", "mlp-8x1", epochs=1)
+    early = SCHEMA.replace(",\n    code TEXT,\n    git TEXT,\n    owner TEXT", "")
+    with sqlite3.connect(path) as db:
+        db.execute(early)
+        db.execute("PRAGMA user_version = 2")
+        columns = ", ".join(V2_EARLY_COLUMNS)
+        db.execute(f"INSERT INTO runs ({columns}) VALUES ({', '.join('?' * len(V2_EARLY_COLUMNS))})",
+                   (old.run_id, "2026-11-01T00:00:00+00:00", "synthetic", "finetune", "mlp-8x1", 0, 0.5, 0.0, 0.0,
+                    0.0, 1.0, json.dumps(old.to_dict()), "finished", None, None, None, "h", "0.1.0"))
+    db.close()
+    before = path.read_bytes()
+    with Store(path) as store:
+        assert store.has(old.run_id) and store.stale() == [old.run_id]
+    assert path.read_bytes() == before
+    with Store(path) as store:
+        store.put(lifelong.run("synthetic", "finetune", "mlp-8x1", epochs=1, seed=1))
+    with sqlite3.connect(path) as db:
+        assert tuple(r[1] for r in db.execute("PRAGMA table_info(runs)")) == V2_COLUMNS
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_runs_of_other_code_are_stale_and_redone_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifelong import store as store_module
+
+    result = lifelong.run("synthetic", "finetune", "mlp-8x1", epochs=1)
+    with Store(tmp_path / "runs.db") as store:
+        store.put(result)
+        assert store.stale() == [] and store.has(result.run_id, rerun_stale=True)
+        monkeypatch.setattr(store_module, "code_fingerprint", lambda: "another-code")
+        assert store.stale() == [result.run_id] and store.stale(["x"]) == []
+        assert store.has(result.run_id) and not store.has(result.run_id, rerun_stale=True)
+
+
+def test_a_run_held_by_a_live_process_is_not_claimed_until_it_is_gone(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    config = {"stream": "synthetic", "method": "finetune", "model": "mlp-8x1", "seed": 0}
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with Store(tmp_path / "runs.db") as store:
+            assert store.claim(config, "r1") == "claimed"
+            assert store.claim(config, "r1") == "claimed"  # ours already: claiming again keeps it
+            with sqlite3.connect(tmp_path / "runs.db") as db:
+                db.execute("UPDATE runs SET owner = ?", (f"{socket.gethostname()}:{other.pid}",))
+            db.close()
+            assert store.claim(config, "r1") == "taken"
+            other.kill()
+            other.wait()
+            assert store.claim(config, "r1") == "claimed"  # its owner died: the run is redone
+            result = lifelong.run("synthetic", "finetune", "mlp-8x1", epochs=1)
+            store.put(result)
+            assert store.claim(config, result.run_id) == "finished"
+    finally:
+        other.kill()
