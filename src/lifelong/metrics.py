@@ -76,12 +76,13 @@ def forgetting(m: AccuracyMatrix) -> float:
     """Average forgetting (Chaudhry et al. eq. 7-8): mean_{j<T} max_{l<T} R[l, j] - R[T, j].
 
     The max runs over rows 1..T-1 (after each earlier task), so a task never trained well counts
-    as not forgotten.
+    as not forgotten. Entries not measured (NaN: a deployed model cannot know R[l, j] before task j
+    is near) are left out of the max.
     """
     if not m.is_full or m.tasks < 2:
         return math.nan
     r, t = m.values, m.tasks
-    return float(np.mean([r[1:t, j].max() - r[t, j] for j in range(t - 1)]))
+    return float(np.mean([np.nanmax(r[1:t, j]) - r[t, j] for j in range(t - 1)]))
 
 
 def learning_accuracy(m: AccuracyMatrix) -> float:

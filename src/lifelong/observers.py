@@ -16,6 +16,10 @@ class Observer:
     def run_started(self, config: Any, phase_names: list[str]) -> None:
         """Before row 0 is evaluated."""
 
+    def run_resumed(self, done: int, rows: list[np.ndarray]) -> None:
+        """After ``run_started``, when the run continues from a checkpoint: ``done`` phases finished
+        before, ``rows`` the rows of R they left (row 0 first)."""
+
     def phase_started(self, index: int, name: str, steps: int) -> None:
         """Before the first step of a phase; ``steps`` is how many will follow."""
 
@@ -49,6 +53,7 @@ class Progress(Observer):
         self._steps = 0
         self._name = ""
         self._index = 0
+        self._skipped = 0  # phases finished before a resume: not timed by this process
         self._last = 0.0
         self._started = self._run_started = time.perf_counter()
         self._tty = bool(getattr(self.out, "isatty", lambda: False)())
@@ -56,6 +61,11 @@ class Progress(Observer):
     def run_started(self, config: Any, phase_names: list[str]) -> None:
         self._phases = phase_names
         self._run_started = time.perf_counter()
+
+    def run_resumed(self, done: int, rows: list[np.ndarray]) -> None:
+        self._skipped = done
+        self.out.write(f"{self.label} resumed from its checkpoint after task {done} of {len(self._phases)}\n")
+        self.out.flush()
 
     def phase_started(self, index: int, name: str, steps: int) -> None:
         self._index, self._name, self._steps = index, name, steps
@@ -65,7 +75,7 @@ class Progress(Observer):
         """Seconds left in the run: this phase at its rate so far, later phases at the finished ones' mean."""
         elapsed = now - self._started
         left_here = elapsed / done_steps * (self._steps - done_steps) if done_steps else 0.0
-        finished = self._index
+        finished = self._index - self._skipped
         per_phase = (self._started - self._run_started) / finished if finished else elapsed + left_here
         return left_here + per_phase * (len(self._phases) - self._index - 1)
 

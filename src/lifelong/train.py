@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,15 +16,16 @@ import torch
 
 from lifelong.config import RunConfig, TrainConfig
 from lifelong.environment import describe_environment
-from lifelong.errors import DivergedError, LifelongError, one_line
+from lifelong.errors import CheckpointError, DivergedError, LifelongError, one_line
 from lifelong.methods.base import Method, Phase
 from lifelong.metrics import AccuracyMatrix
 from lifelong.models.learner import Learner, make_optimizer
 from lifelong.observers import Observer
 from lifelong.result import Result
+from lifelong.resume import RunCheckpoints
 from lifelong.streams.sampler import batches, steps_per_epoch
 from lifelong.streams.stream import Stream
-from lifelong.streams.task import Batch, eval_batch
+from lifelong.streams.task import Batch, Task, eval_batch
 
 
 def train(
@@ -33,8 +34,14 @@ def train(
     learner: Learner,
     config: RunConfig,
     observers: Sequence[Observer] = (),
+    checkpoints: RunCheckpoints | None = None,
 ) -> Result:
     """Train ``learner`` through ``stream`` with ``method``; return the accuracy matrix and costs.
+
+    With ``checkpoints``, the state after every phase is saved, and a run that finds one of its
+    own checkpoints (the same run id, made by the same code) continues after the last finished
+    phase instead of starting at task 1: ``learner`` and ``method`` must then be freshly built, as
+    for a new run. The result is bit-identical to an uninterrupted run's.
 
     A non-finite loss stops the run at that step, non-finite parameters or method state (an
     importance, an anchor) at the end of the task that produced them: a :class:`DivergedError` names
@@ -54,6 +61,15 @@ def train(
     rows: list[np.ndarray] = []
     sizes: list[dict[str, int]] = []
     seconds: list[float] = []
+    optimizer: torch.optim.Optimizer | None = None
+    saved = checkpoints.latest() if checkpoints is not None else None
+    if saved is not None:
+        optimizer = restore_training_state(saved, learner, method, data_order, tc,
+                                           f"checkpoint of run {config.run_id} after task {saved['done']}")
+        rows, sizes, seconds = [r.numpy() for r in saved["rows"]], saved["sizes"], saved["seconds"]
+        started -= saved["elapsed"]
+        for o in observers:
+            o.run_resumed(saved["done"], rows)
 
     def result() -> Result:
         """The run so far: every finished row of R (row 0 first), costs, the method's report."""
@@ -64,10 +80,12 @@ def train(
                       describe_environment(tc.threads), plain_state(method))
 
     try:
-        rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
-        sizes.append(parameter_counts(learner))
-        optimizer = None
+        if not rows:
+            rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
+            sizes.append(parameter_counts(learner))
         for i, phase in enumerate(phases):
+            if i < len(rows) - 1:
+                continue  # finished before the run was interrupted: restored from its checkpoint
             t0 = time.perf_counter()
             try:
                 optimizer = learn_phase(i, phase, learner, method, tc, optimizer, data_order, observers)
@@ -78,6 +96,9 @@ def train(
             sizes.append(parameter_counts(learner))
             for o in observers:
                 o.phase_finished(i, rows[-1], seconds[-1])
+            if checkpoints is not None:
+                checkpoints.save(i + 1, _run_state(learner, method, optimizer, data_order, rows, sizes, seconds,
+                                                   time.perf_counter() - started))
     except BaseException as err:
         failed = err.result if isinstance(err, DivergedError) else None
         if failed is not None:
@@ -164,13 +185,127 @@ def _diverged(
     return DivergedError(message, result())
 
 
+def _run_state(
+    learner: Learner, method: Method, optimizer: torch.optim.Optimizer | None, data_order: torch.Generator,
+    rows: list[np.ndarray], sizes: list[dict[str, int]], seconds: list[float], elapsed: float,
+) -> dict[str, Any]:
+    """A run checkpoint: the training state, the rows of R so far and the timings."""
+    return {**training_state(learner, method, optimizer, data_order), "rows": [torch.from_numpy(r) for r in rows],
+            "sizes": sizes, "seconds": seconds, "elapsed": elapsed}
+
+
+def training_state(
+    learner: Learner, method: Method, optimizer: torch.optim.Optimizer | None, data_order: torch.Generator,
+) -> dict[str, Any]:
+    """Everything the next phase depends on, as tensors and plain containers (a weights-only load reads it):
+    the network, the method's ``_`` state, every generator, the optimizer.
+
+    The optimizer is saved with its parameters' names in the learner. One that holds a parameter the
+    learner no longer has (a method rebuilt a layer after the task) cannot be reused by the next phase
+    (``learn_phase`` builds a new one), so it is saved as none.
+    """
+    names = {id(p): name for name, p in learner.named_parameters()}
+    held = [] if optimizer is None else [p for group in optimizer.param_groups for p in group["params"]]
+    if any(id(p) not in names for p in held):
+        optimizer = None
+    return {
+        "learner": learner.state_dict(),
+        "method_state": method.state_dict(),
+        "method_rng": method.rng.get_state(),
+        "data_order": data_order.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "optimizer_params": [] if optimizer is None else [names[id(p)] for p in held],
+    }
+
+
+def restore_training_state(
+    saved: dict[str, Any], learner: Learner, method: Method, data_order: torch.Generator, tc: TrainConfig,
+    where: str, *, new_task: bool = False,
+) -> torch.optim.Optimizer | None:
+    """Put a freshly built learner and method (and the generators) where :func:`training_state` left them.
+
+    The method's state goes first (an expansion method re-grows the network it had), then the
+    weights; the optimizer is rebuilt over the same parameters and given its saved state. With
+    ``new_task`` the learner was built with one task more than the state knows: that task's head
+    keeps its initial weights (the ones a run over all tasks gives it), the head's record of the
+    stream's tasks is the new one's, and method state kept per parameter (importances, path
+    integrals, snapshots) gets entries for the new head's parameters (see :func:`_with_new_parameters`).
+
+    Raises:
+        CheckpointError: ``where`` and what does not fit (another method, model or scenario).
+    """
+    try:
+        state = saved["method_state"]
+        if new_task:
+            new = {n: p for n, p in learner.named_parameters() if n not in saved["learner"]}
+            state = _with_new_parameters(_replaced(state, TASK_RECORD, getattr(learner.head, TASK_RECORD, None)),
+                                         method.state_dict(), new, {n for n, _ in learner.named_parameters()})
+        method.load_state_dict(state)
+        weights = {k: v for k, v in saved["learner"].items() if not (new_task and k.endswith(TASK_RECORD))}
+        missing, unexpected = learner.load_state_dict(weights, strict=False)
+        fresh = [k for k in missing if not (new_task and (k.endswith(TASK_RECORD) or k.startswith("head.heads.")))]
+        if unexpected or fresh:
+            raise RuntimeError(f"missing {missing[:3]}, unexpected {unexpected[:3]}")
+        method.rng.set_state(saved["method_rng"])
+        data_order.set_state(saved["data_order"])
+        torch.set_rng_state(saved["torch_rng"])
+        if saved["optimizer"] is None:
+            return None
+        by_name = dict(learner.named_parameters())
+        optimizer = make_optimizer([by_name[n] for n in saved["optimizer_params"]], tc.optimizer, tc.lr, tc.momentum,
+                                   betas=tc.betas)
+        optimizer.load_state_dict(saved["optimizer"])
+        return optimizer
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, RuntimeError) as err:
+        raise CheckpointError(f"{where}: does not fit this method and model ({one_line(err)})") from None
+
+
+# A class-incremental head's record of the stream's tasks and their classes (a buffer, not learned): with a
+# task more, it is the new stream's, wherever it appears (the head itself, a copy a method keeps).
+TASK_RECORD = "task_classes"
+
+
+def _replaced(state: Any, suffix: str, value: Any) -> Any:
+    """``state`` with every dictionary entry whose name ends in ``suffix`` set to ``value`` (None: left as
+    it is), recursively: a snapshot of the network a method keeps (LwF's teacher) holds the head's too."""
+    if value is None:
+        return state
+    if isinstance(state, dict):
+        return {k: value if isinstance(k, str) and k.endswith(suffix) else _replaced(v, suffix, value)
+                for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(_replaced(v, suffix, value) for v in state)
+    return state
+
+
+def _with_new_parameters(state: Any, fresh: Any, new: dict[str, torch.nn.Parameter], names: set[str]) -> Any:
+    """``state`` with an entry for each ``new`` parameter in every dictionary kept per parameter (its keys
+    all parameter names: importances, anchors, snapshots), recursively: the entry the method's ``setup``
+    made for it (``fresh``, walked alongside: an initial snapshot), else zero (an importance, a path
+    integral: a head not trained yet has none). A run over all tasks holds those entries from the start."""
+    if isinstance(state, dict):
+        fresh_dict = fresh if isinstance(fresh, dict) else {}
+        if state and all(isinstance(k, str) and k in names for k in state):
+            made = {n: fresh_dict[n] if isinstance(fresh_dict.get(n), torch.Tensor) else torch.zeros_like(p.detach())
+                    for n, p in new.items() if n not in state}
+            return {**state, **made}
+        return {k: _with_new_parameters(v, fresh_dict.get(k), new, names) for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        fresh_list = fresh if isinstance(fresh, list | tuple) else ()
+        return type(state)(_with_new_parameters(v, fresh_list[i] if i < len(fresh_list) else None, new, names)
+                           for i, v in enumerate(state))
+    return state
+
+
 def _finite_parameters(learner: Learner) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in learner.parameters())
 
 
 @torch.no_grad()
-def evaluate(learner: Learner, method: Method, stream: Stream, batch_size: int) -> np.ndarray:
-    """Accuracy on every task's whole test set (chunks of ``batch_size``), in eval mode."""
+def evaluate(learner: Learner, method: Method, stream: Iterable[Task], batch_size: int) -> np.ndarray:
+    """Accuracy on every task's whole test set (chunks of ``batch_size``), in eval mode; ``stream`` is a
+    stream or any of its tasks (a deployed model evaluates one new task before learning it)."""
     was_training = learner.training
     learner.eval()
     accuracies = []
