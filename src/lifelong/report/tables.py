@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,22 +77,48 @@ def comparison_table(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def summary_table(results: Sequence[dict[str, Any]]) -> str:
-    """One line per method: mean ± std over its runs (seeds) of ACC, BWT, FWT, forgetting, in percent."""
-    by_method: dict[str, list[dict[str, Any]]] = {}
-    for r in results:
-        by_method.setdefault(r["config"]["method"], []).append(r)
-    keys = ("acc", "bwt", "fwt", "forgetting")
-    lines = [f"{'method':<14}{'runs':>5}" + "".join(f"{k.upper() if k != 'forgetting' else k:>16}" for k in keys)]
-    for method, runs in by_method.items():
-        cells = []
-        for k in keys:
-            values = [100 * r["metrics"][k] for r in runs if r["metrics"].get(k) is not None
-                      and not math.isnan(r["metrics"][k])]
-            if not values:
-                cells.append(f"{'-':>16}")
-            else:
-                std = statistics.stdev(values) if len(values) > 1 else 0.0
-                cells.append(f"{statistics.mean(values):>9.2f} ± {std:<4.2f}")
-        lines.append(f"{method:<14}{len(runs):>5}" + "".join(cells))
+STAT_METRICS = (("acc", "ACC %"), ("bwt", "BWT %"), ("fwt", "FWT %"), ("forgetting", "forgetting %"),
+                ("seconds", "seconds"))
+
+
+def statistics_table(stats: dict[str, Any]) -> str:
+    """What ``compare`` and ``sweep`` print: per metric and configuration n, mean ± se and the 95% t interval,
+    then the paired tests of ACC against the baseline, and how to read their p at small n.
+
+    Args:
+        stats: the dictionary of :func:`lifelong.stats.compare` (fractions; shown here in percent).
+    """
+    configurations = stats["configurations"]
+    width = max(14, *(len(c["label"]) + 4 for c in configurations))
+    lines = ["mean ± standard error and 95% Student-t interval over seeds"]
+    for metric, title in STAT_METRICS:
+        scale = 1.0 if metric == "seconds" else 100.0
+        lines.append(f"{title:<{width}}{'n':>3}{'mean':>10} ± se      95% CI")
+        for c in configurations:
+            s = c["metrics"][metric]
+            if s["mean"] is None:  # no seed defines it (FWT of a joint run)
+                lines.append(f"  {c['label']:<{width - 2}}{s['n']:>3}{'-':>10}")
+                continue
+            se = "-" if s["se"] is None else f"{scale * s['se']:.2f}"
+            ci = "-" if s["ci95"] is None else f"[{scale * s['ci95'][0]:.2f}, {scale * s['ci95'][1]:.2f}]"
+            lines.append(f"  {c['label']:<{width - 2}}{s['n']:>3}{scale * s['mean']:>10.2f} ± {se:<8}{ci}")
+    lines.append(f"\n{'paired vs ' + stats['baseline']:<{width}}{'n':>3}{'Δ ACC (pp)':>12}{'t-test p':>10}"
+                 f"{'Wilcoxon p':>12}")
+    for c in configurations:
+        if c["vs_baseline"] is None:
+            continue
+        t = c["vs_baseline"]["acc"]
+        delta = "-" if t["mean_difference"] is None else f"{100 * t['mean_difference']:+.2f}"
+        lines.append(f"  {c['label']:<{width - 2}}{t['n']:>3}{delta:>12}{p_value(t['t_p']):>10}"
+                     f"{p_value(t['wilcoxon_p']):>12}")
+    if len(configurations) == 1:
+        lines.append("  (one configuration: nothing to compare)")
+    lines.append(stats["note"])
     return "\n".join(lines)
+
+
+def p_value(value: float | None) -> str:
+    """A p-value to three places; below 0.001 in scientific notation, so a tiny p does not print as 0."""
+    if value is None:
+        return "-"
+    return f"{value:.1e}" if 0 < value < 0.001 else f"{value:.3f}"
