@@ -1,7 +1,9 @@
-"""The safe ``.npz`` reader and the ``files`` stream: every bad file stops with one line naming it.
+"""The safe ``.npz``, CSV and image readers and the ``files`` stream: every bad file stops with one line naming it.
 
 Each bad file is built here byte by byte where numpy would not write it (an object array, a header
-that lies about its size), so the reader is tried on what a corrupt or hostile file can hold.
+that lies about its size), so the reader is tried on what a corrupt or hostile file can hold. The
+CSV and image readers are checked to give back exactly what was written, and to name the line or
+the image at fault. (Task folders, class ids and holdouts: ``tests/streams/test_files_stream.py``.)
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import lifelong
 from conftest import one_line_error
 from lifelong.data import mnist as mnist_module
-from lifelong.data.files import format_bytes, read_npz
+from lifelong.data.files import format_bytes, read_csv, read_image_splits, read_npz
 from lifelong.data.mnist import load_mnist, read_idx
 from lifelong.errors import DataError
 from lifelong.streams.files import files_stream
@@ -208,7 +211,7 @@ def test_the_root_must_be_a_directory(tmp_path: Path) -> None:
     assert _message(lambda: files_stream(str(missing))) == f"{missing}: data directory does not exist"
     path = _task_file(tmp_path / "a.npz")
     assert _message(lambda: files_stream(str(path))) == (
-        f"{path}: is not a directory (the files stream reads a directory of .npz task files)"
+        f"{path}: is not a directory (the files stream reads a directory of task folders or .npz task files)"
     )
 
 
@@ -232,6 +235,125 @@ def test_an_unsafe_task_file_stops_the_stream(tmp_path: Path) -> None:
     others = {f"{k}.npy": _npy(np.zeros(2)) for k in KEYS[1:]}
     path = _zip(tmp_path / "a.npz", {"x_train.npy": _header((2**40,)) + b"\0" * 16, **others})
     assert _message(lambda: files_stream(str(tmp_path))).startswith(f"{path}: array 'x_train' declares shape")
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+
+
+def test_csv_values_read_equal_values_written(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text("\ufeffa, label ,b\n1.5,cat,-2\n\n 3e-3 ,dog,4\n\"5\",\"cat\",6.25\n", encoding="utf-8")
+    table = read_csv(path)
+    assert table.columns == ("a", "b") and table.labels == ("cat", "dog", "cat") and table.lines == (2, 4, 5)
+    assert table.x.dtype == np.float32
+    assert np.array_equal(table.x, np.array([[1.5, -2], [3e-3, 4], [5, 6.25]], np.float32))
+
+
+def test_another_label_column(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text("x1,species,x2\n1,0,2\n3,1,4\n")
+    table = read_csv(path, label_column="species")
+    assert table.columns == ("x1", "x2") and table.labels == ("0", "1")
+    assert np.array_equal(table.x, np.array([[1, 2], [3, 4]], np.float32))
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a,label\n1,x\n2,y\nabc,z\n", "line 4: column 'a' holds 'abc', not a number"),
+        ("a,label\n1,x\n,y\n", "line 3: column 'a' holds '', not a number"),
+        ("a,b,label\n1,2,x\n3,nan,y\n", "line 3: column 'b' holds nan, which is not a finite number"),
+        ("a,b,label\n1,-inf,x\n", "line 2: column 'b' holds -inf, which is not a finite number"),
+        ("a,label\n1e39,x\n", "line 2: column 'a' holds 1e+39, which is too large for float32"),
+        ("a,b,label\n1,2,x\n1,2\n", "line 3: 2 values but the header names 3 columns"),
+        ("a,label\n1,\n", "line 2: the label column 'label' is empty"),
+        ("a,b\n1,2\n", "line 1: no column 'label' among a, b; name the label column with --stream.label_column"),
+        ("a,a,label\n1,2,x\n", "line 1: column 'a' appears twice in the header"),
+        ("label\nx\n", "line 1: no feature columns besides 'label'"),
+        ("a,label\n", "no examples (a header and no rows); the task is empty"),
+        ("", "empty, expected a header line naming the columns"),
+    ],
+)
+def test_csv_problems_name_the_file_and_line(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text(text)
+    assert _message(lambda: read_csv(path)) == f"{path}: {problem}"
+
+
+def test_csv_that_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"a,label\n\xff\xfe,1\n")
+    assert _message(lambda: read_csv(path)).startswith(f"{path}: not UTF-8 text (")
+    assert _message(lambda: read_csv(tmp_path / "none.csv")) == f"{tmp_path / 'none.csv'}: file does not exist"
+
+
+# -- image folders ---------------------------------------------------------------------------------
+
+
+def _png(path: Path, pixels: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def test_images_read_equal_images_written(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    gray = {name: rng.integers(0, 256, (3, 5), np.uint8) for name in ("cat/0.png", "cat/1.png", "dog/0.png")}
+    for name, pixels in gray.items():
+        _png(tmp_path / "train" / name, pixels)
+    (tmp_path / "train" / "dog" / "notes.txt").write_text("not an image")
+    (tmp_path / "train" / ".hidden").mkdir()
+    [split] = read_image_splits([tmp_path / "train"])
+    assert split.x.dtype == np.uint8 and split.x.shape == (3, 1, 3, 5)  # (N, C, H, W): 5 wide, 3 tall
+    assert split.names == ("cat", "cat", "dog")
+    assert np.array_equal(split.x[:, 0], np.stack(list(gray.values())))
+
+
+def test_colour_images_give_three_channels_unless_gray_is_asked(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(1).integers(0, 256, (4, 4, 3), np.uint8)
+    _png(tmp_path / "train" / "a" / "0.png", rgb)
+    _png(tmp_path / "test" / "a" / "0.png", rgb[..., 0])  # one gray image: the stream still becomes RGB
+    train, test = read_image_splits([tmp_path / "train", tmp_path / "test"])
+    assert np.array_equal(train.x[0], rgb.transpose(2, 0, 1))
+    assert np.array_equal(test.x[0], np.stack([rgb[..., 0]] * 3))
+    [gray] = read_image_splits([tmp_path / "train"], channels="gray")
+    assert gray.x.shape == (1, 1, 4, 4)
+    assert np.array_equal(gray.x[0, 0], np.asarray(Image.fromarray(rgb).convert("L")))
+
+
+def test_sizes_must_agree_unless_one_is_declared(tmp_path: Path) -> None:
+    first = _png(tmp_path / "train" / "a" / "0.png", np.zeros((4, 4), np.uint8))
+    odd = _png(tmp_path / "train" / "b" / "0.png", np.full((6, 8), 200, np.uint8))
+    assert _message(lambda: read_image_splits([tmp_path / "train"])) == (
+        f"{odd}: image is 8x6 (width x height) but {first} is 4x4; declare one size, e.g. --stream.image_size 4x4, "
+        "to resize every image"
+    )
+    [split] = read_image_splits([tmp_path / "train"], size=(5, 3))
+    assert split.x.shape == (2, 1, 3, 5) and (split.x[0] == 0).all() and (split.x[1] == 200).all()
+
+
+def test_image_folder_problems_name_the_folder_or_image(tmp_path: Path) -> None:
+    train = tmp_path / "train"
+    train.mkdir()
+    (train / "stray.png").write_bytes(b"")
+    assert _message(lambda: read_image_splits([train])) == (
+        f"{train}: no class folders; images go in {train}/<class>/*.png (or .jpg)"
+    )
+    _png(train / "a" / "0.png", np.zeros((2, 2), np.uint8))
+    (train / "b").mkdir()
+    (train / "b" / "readme.txt").write_text("no images here")
+    assert _message(lambda: read_image_splits([train])) == (
+        f"{train / 'b'}: empty class folder (no .png, .jpg, .jpeg images)"
+    )
+    broken = train / "b" / "0.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    assert _message(lambda: read_image_splits([train])).startswith(f"{broken}: not a readable image (")
+    noise = np.random.default_rng(0).integers(0, 256, (16, 16), np.uint8)
+    whole = _png(tmp_path / "whole.png", noise).read_bytes()
+    broken.unlink()
+    cut = train / "b" / "0.png"
+    cut.write_bytes(whole[: len(whole) // 2])  # the header reads; the pixels end early
+    assert _message(lambda: read_image_splits([train], size=(2, 2))).startswith(f"{cut}: not a readable image (")
 
 
 # -- MNIST reads through the same guards ------------------------------------------------------------

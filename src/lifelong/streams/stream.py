@@ -28,6 +28,9 @@ class Stream:
         input_shape: shape of one model input (``(784,)`` for flattened MNIST).
         params: the builder's arguments, recorded in every result.
         vocab: number of token ids when inputs are tokens (bAbI), else 0.
+        label_space: the number of classes when declared up front (a user's named classes), so a
+            class-incremental head has its final width before every class has appeared; 0: the
+            classes the tasks hold.
     """
 
     name: str
@@ -36,6 +39,7 @@ class Stream:
     input_shape: tuple[int, ...]
     params: dict[str, Any] = field(default_factory=dict)
     vocab: int = 0
+    label_space: int = 0
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -68,7 +72,7 @@ class Stream:
 
     @property
     def n_classes(self) -> int:
-        return max(max(t.classes) for t in self.tasks) + 1
+        return max(self.label_space, max(max(t.classes) for t in self.tasks) + 1)
 
     def reordered(self, order: Sequence[int]) -> Stream:
         """The same tasks in another order (for curriculum studies); ids are renumbered."""
@@ -76,7 +80,7 @@ class Stream:
             raise StreamError(f"task order {list(order)} is not a permutation of 0..{len(self.tasks) - 1}")
         tasks = tuple(_with_id(self.tasks[j], i) for i, j in enumerate(order))
         return Stream(self.name, tasks, self.scenario, self.input_shape, {**self.params, "order": list(order)},
-                      self.vocab)
+                      self.vocab, self.label_space)
 
 
 def _with_id(task: Task, new_id: int) -> Task:
