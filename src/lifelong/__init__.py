@@ -12,6 +12,7 @@ from lifelong.config import RunConfig, TrainConfig
 from lifelong.environment import library_version
 from lifelong.metrics import AccuracyMatrix
 from lifelong.result import Result
+from lifelong.state import State
 
 __version__ = library_version()
 
@@ -19,6 +20,7 @@ __all__ = [
     "AccuracyMatrix",
     "Result",
     "RunConfig",
+    "State",
     "TrainConfig",
     "__version__",
     "build_method",

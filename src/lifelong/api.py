@@ -14,7 +14,7 @@ from lifelong.methods.base import Method
 from lifelong.models.init import INITS
 from lifelong.models.learner import Learner
 from lifelong.observers import Observer
-from lifelong.options import resolve
+from lifelong.options import coerce, resolve
 from lifelong.result import Result
 from lifelong.streams.stream import Stream
 from lifelong.train import train as train_loop
@@ -49,13 +49,26 @@ def train_config(
 
 def build_stream(name: str, params: dict[str, Any] | None = None, seed: int | None = None,
                  where: str = "--stream.") -> Stream:
-    """A registered stream by name; ``seed`` fills the builder's own seed unless given in ``params``."""
+    """A registered stream by name; ``seed`` fills the builder's own seed unless given in ``params``.
+
+    Any stream takes ``first_tasks = K``: only its first K tasks (``sweep --tune-on K`` tunes on
+    them, so a configuration is never evaluated on a later task before it is chosen).
+    """
     builder = STREAMS.get(name).factory
-    kwargs = resolve(builder, dict(params or {}), where, f"stream {name!r}")
+    given = dict(params or {})
+    first = given.pop("first_tasks", None)
+    kwargs = resolve(builder, given, where, f"stream {name!r}")
     if seed is not None and "seed" in inspect.signature(builder).parameters:
         kwargs.setdefault("seed", seed)
     stream: Stream = _construct(builder, kwargs, f"stream {name}")
-    return stream
+    if first is None:
+        return stream
+    k = coerce(first, int, f"{where}first_tasks")
+    if not 1 <= k < len(stream):
+        raise OptionError(f"{where}first_tasks: must be between 1 and {len(stream) - 1} (stream {name} has "
+                          f"{len(stream)} tasks), got {k}")
+    return Stream(stream.name, stream.tasks[:k], stream.scenario, stream.input_shape,
+                  {**stream.params, "first_tasks": k}, stream.vocab, stream.label_space)
 
 
 def build_method(name: str, params: dict[str, Any] | None = None, where: str = "--method.") -> Method:

@@ -4,7 +4,9 @@
     lifelong run --stream split-mnist --scenario class --method si --seed 3 --json out.json
     lifelong run --preset configs/hw14-permuted.toml --method ewc --method.lam 100
     lifelong compare --stream permuted-mnist --tasks 10 --method finetune,joint --seeds 3 --store runs.db
+    lifelong sweep grid.toml --store runs.db --workers 2          (a grid of configurations x seeds)
     lifelong report runs.db --out report/
+    lifelong init --state s.ll --method ewc --model mlp-64; lifelong learn --state s.ll --task data/t1
     lifelong list streams|methods|models
 
 Options of streams, methods and training are generated from their signatures and dataclass fields:
@@ -34,12 +36,16 @@ from lifelong.api import (
     train_config,
 )
 from lifelong.config import TrainConfig
+from lifelong.deploy import add_deploy_parsers, deploy_command
 from lifelong.errors import DivergedError, LifelongError, OptionError, StoreError, one_line
 from lifelong.observers import Observer, Progress
 from lifelong.options import choices, options_of, type_name
-from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line, summary_table
+from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line, statistics_table
 from lifelong.result import Result
+from lifelong.resume import RunCheckpoints
+from lifelong.stats import compare
 from lifelong.streams.scenario import ScenarioName
+from lifelong.sweep.command import add_sweep_parser, sweep_command
 from lifelong.train import train as train_loop
 
 DEFAULT_STREAM = "permuted-mnist"
@@ -79,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report_command(args, extra)
         if args.command in ("run", "compare"):
             return run_command(args, extra)
+        if args.command == "sweep":
+            return sweep_command(args, extra)
+        if args.command in ("init", "learn", "evaluate", "predict"):
+            return deploy_command(args, extra, _dotted)
         parser.print_help()
         return 2
     except KeyboardInterrupt:
@@ -117,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
                              description="Like run, then a table of each method's mean ± std over seeds.",
                              epilog=_dotted_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _run_options(compare)
+    add_sweep_parser(sub)
+    add_deploy_parsers(sub)
     rep = sub.add_parser("report", help="HTML + PNG report of a results store (reads it, never writes it)")
     rep.add_argument("store", help="the SQLite file written by --store")
     rep.add_argument("--out", default="report", help="output directory (default: report/)")
@@ -152,6 +164,12 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.add_argument("--store", help="SQLite file: store every run there and skip runs already finished "
                                      "(checked before training)")
+    run.add_argument("--checkpoints", help="folder for per-task checkpoints (default with --store: a folder "
+                                           "beside it, runs.db -> runs.checkpoints); the same command resumes there")
+    run.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints after a run finishes")
+    run.add_argument("--rerun-stale", action="store_true", help="redo stored runs that other code computed")
+    run.add_argument("--baseline", help="compare: the configuration the paired tests compare against (a method "
+                                        "name or label; default the first)")
     run.add_argument("--debug", action="store_true", help="show the traceback of an error")
     train_options = {o.name: o for o in options_of(TrainConfig)}
     for flag, (section, key) in SHORTCUTS.items():
@@ -284,8 +302,10 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
         if store is not None:
             store.close()
     finished = [r for r in results if r.get("status", "finished") == "finished"]
+    statistics = None
     if args.command == "compare" and finished:
-        print("\n" + summary_table(finished))
+        statistics = compare(finished, args.baseline)
+        print("\n" + statistics_table(statistics))
     elif len(finished) > 1:
         print("\n" + comparison_table(finished))
     if demo and not diverged:
@@ -294,6 +314,8 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
               "for all of them (the upper bound).")
     if args.json:
         payload: Any = results[0] if len(results) == 1 else results
+        if statistics is not None:
+            payload = {"runs": results, "statistics": statistics}
         text = json.dumps(payload, indent=2, default=str) + "\n"
         try:
             Path(args.json).write_text(text)
@@ -326,22 +348,27 @@ def _run_one(args: argparse.Namespace, stream: Any, name: str, preset: Any, give
         params.update(given)
     method = build_method(name, params)
     config = run_config(stream, method, model, seed, train, init)
-    if store is not None and store.has(config.run_id):
+    if store is not None and store.has(config.run_id, rerun_stale=args.rerun_stale):
         result = store.get(config.run_id).to_dict()
-        print(f"\n(stored run {config.run_id}, skipped)")
+        stale = " (stale: computed by other code; --rerun-stale redoes it)" if store.stale([config.run_id]) else ""
+        print(f"\n(stored run {config.run_id}, skipped){stale}")
     else:
         learner = build_learner(model, stream, seed, init)
         observers: list[Observer] = [] if args.quiet else [Progress(label=name)]
         if store is not None:
             observers.append(_Recorder(store))
+        folder = args.checkpoints or (Path(args.store).with_suffix(".checkpoints") if args.store else None)
+        checkpoints = RunCheckpoints(folder, config.run_id, keep=args.keep_checkpoints) if folder else None
         try:
-            result = train_loop(stream, method, learner, config, observers).to_dict()
+            result = train_loop(stream, method, learner, config, observers, checkpoints).to_dict()
         except DivergedError as err:
             print(f"lifelong: error: {one_line(err)}", file=sys.stderr)
             result = err.result.to_dict()
             print(f"\n{header(result)}\n{matrix_table(result)}\n(stopped: the rows above are what it finished)",
                   flush=True)
             return result
+        if checkpoints is not None:
+            checkpoints.finish()
     print(f"\n{header(result)}\n{matrix_table(result)}\n{metrics_line(result)}", flush=True)
     return result
 
@@ -355,9 +382,10 @@ def report_command(args: argparse.Namespace, extra: list[str]) -> int:
     with Store(args.store, readonly=True) as store:
         results = store.results()
         counts = store.counts()
+        unfinished = store.unfinished()
     if not results:
         raise StoreError(f"{args.store}: no finished runs to report")
-    index = write_report(results, Path(args.out), task=args.task - 1)
+    index = write_report(results, Path(args.out), task=args.task - 1, others=unfinished)
     others = ", ".join(f"{n} {status}" for status, n in counts.items() if status != "finished")
     print(f"wrote {index} ({len(results)} runs{'; not shown: ' + others if others else ''})")
     return 0

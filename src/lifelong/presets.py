@@ -84,18 +84,27 @@ class Preset:
 def load_preset(path: str | Path) -> Preset:
     """Read and validate a preset; every problem is one line naming the file."""
     p = Path(path)
+    return preset_from_data(read_toml(p, "preset"), p)
+
+
+def read_toml(p: Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables; a missing, unreadable or malformed file is one line naming it."""
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PresetError(f"{p}: preset file does not exist") from None
+        raise PresetError(f"{p}: {what} file does not exist") from None
     except IsADirectoryError:
-        raise PresetError(f"{p}: is a folder, not a preset file") from None
+        raise PresetError(f"{p}: is a folder, not a {what} file") from None
     except OSError as err:
-        raise PresetError(f"{p}: cannot read the preset ({err.strerror})") from None
+        raise PresetError(f"{p}: cannot read the {what} ({err.strerror})") from None
     except UnicodeDecodeError as err:
         raise PresetError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:
         raise PresetError(f"{p}: not valid TOML ({one_line(err)})") from None
+
+
+def preset_from_data(data: dict[str, Any], p: Path) -> Preset:
+    """Validate a preset's tables (read from ``p``, which every message names)."""
     unknown = set(data) - SECTIONS
     if unknown:
         raise PresetError(f"{p}: unknown section(s) {sorted(unknown)}; valid: {sorted(SECTIONS)}")
