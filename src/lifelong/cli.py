@@ -38,6 +38,7 @@ from lifelong.api import (
 from lifelong.config import TrainConfig
 from lifelong.deploy import add_deploy_parsers, deploy_command
 from lifelong.errors import DivergedError, LifelongError, OptionError, StoreError, one_line
+from lifelong.loggers import parse_log
 from lifelong.observers import Observer, Progress
 from lifelong.options import choices, options_of, type_name
 from lifelong.report.tables import comparison_table, header, matrix_table, metrics_line, statistics_table
@@ -168,6 +169,9 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                                            "beside it, runs.db -> runs.checkpoints); the same command resumes there")
     run.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints after a run finishes")
     run.add_argument("--rerun-stale", action="store_true", help="redo stored runs that other code computed")
+    run.add_argument("--log", action="append", default=[], metavar="KIND=TARGET",
+                     help="log each run: tensorboard=DIR (event files; pip install -e \".[tensorboard]\") or "
+                          "csv=FILE (one long-format table for all runs); repeatable")
     run.add_argument("--baseline", help="compare: the configuration the paired tests compare against (a method "
                                         "name or label; default the first)")
     run.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -287,6 +291,7 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
     train = train_config(stream_name, given["train"], base=preset.train if preset else None)
     stream_params = {**(preset.stream_params if preset and stream_name == preset.stream else {}), **given["stream"]}
     _check_method_keys(methods, given["method"])
+    args.loggers = [parse_log(spec) for spec in args.log]  # targets checked before any training
     store = Store(args.store) if args.store else None
     results: list[dict[str, Any]] = []
     diverged = False
@@ -355,6 +360,7 @@ def _run_one(args: argparse.Namespace, stream: Any, name: str, preset: Any, give
     else:
         learner = build_learner(model, stream, seed, init)
         observers: list[Observer] = [] if args.quiet else [Progress(label=name)]
+        observers.extend(args.loggers)
         if store is not None:
             observers.append(_Recorder(store))
         folder = args.checkpoints or (Path(args.store).with_suffix(".checkpoints") if args.store else None)

@@ -16,6 +16,9 @@ class Observer:
     def run_started(self, config: Any, phase_names: list[str]) -> None:
         """Before row 0 is evaluated."""
 
+    def initial_row(self, accuracies: np.ndarray) -> None:
+        """Row 0 of R (the untrained network on every task), before the first phase starts."""
+
     def run_resumed(self, done: int, rows: list[np.ndarray]) -> None:
         """After ``run_started``, when the run continues from a checkpoint: ``done`` phases finished
         before, ``rows`` the rows of R they left (row 0 first)."""

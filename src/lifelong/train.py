@@ -83,6 +83,8 @@ def train(
         if not rows:
             rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
             sizes.append(parameter_counts(learner))
+            for o in observers:
+                o.initial_row(rows[0])
         for i, phase in enumerate(phases):
             if i < len(rows) - 1:
                 continue  # finished before the run was interrupted: restored from its checkpoint

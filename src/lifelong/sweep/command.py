@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lifelong.errors import OptionError
+from lifelong.loggers import parse_log
 from lifelong.store import Store, check_writable
 from lifelong.sweep.driver import SweepProgress, run_sweep
 from lifelong.sweep.engines import default_workers, make_engine, require_ray
@@ -45,6 +46,8 @@ def add_sweep_parser(sub: Any) -> None:
     sweep.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoints of finished runs")
     sweep.add_argument("--rerun-stale", action="store_true", help="redo stored runs that other code computed")
     sweep.add_argument("--json", help="write runs, statistics and tuning as JSON to this path")
+    sweep.add_argument("--log", action="append", default=[], metavar="KIND=TARGET",
+                       help="log each run from its worker: tensorboard=DIR or csv=FILE (shared safely); repeatable")
     sweep.add_argument("--quiet", action="store_true", help="no progress display")
     sweep.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
@@ -64,6 +67,8 @@ def sweep_command(args: argparse.Namespace, extra: list[str]) -> int:
                           "skips what is done and resumes what was cut off")
     if args.json:
         check_writable(args.json, "JSON file")
+    for spec in args.log:
+        parse_log(spec)  # the targets are checked here, before any run; workers open their own
     grid = load_grid(args.grid)
     if args.tune_on is not None and args.tune_on < 1:
         raise OptionError(f"--tune-on: must be at least 1, got {args.tune_on}")
@@ -150,7 +155,7 @@ def _execute(runs: list[RunSpec], what: str, store: Store, args: argparse.Namesp
                 f" ({len(stale)} of them stale: computed by other code; --rerun-stale redoes them)")
     print(f"{what}: {len(runs)} runs, {stored} stored, {len(runs) - stored} to run{note}", flush=True)
     tally = run_sweep(runs, store, lambda: make_engine(args.engine, workers, args.address, checkpoints,
-                                                       args.keep_checkpoints),
+                                                       args.keep_checkpoints, tuple(args.log)),
                       workers, rerun_stale=args.rerun_stale,
                       progress=SweepProgress(len(runs), quiet=args.quiet))
     trained += tally.trained

@@ -25,9 +25,11 @@ Outcome = dict[str, Any]
 _streams: dict[str, Any] = {}  # per worker process: a stream is built once for all runs that share it
 
 
-def execute(spec: RunSpec, checkpoints: str | None, keep: bool) -> Outcome:
-    """Train one run (resuming from its checkpoints if it has any); never raises for a failed run."""
+def execute(spec: RunSpec, checkpoints: str | None, keep: bool, logs: tuple[str, ...] = ()) -> Outcome:
+    """Train one run (resuming from its checkpoints if it has any), logging to each ``--log`` spec;
+    never raises for a failed run."""
     from lifelong.api import build_learner, build_method, build_stream, run_config
+    from lifelong.loggers import parse_log
     from lifelong.resume import RunCheckpoints
     from lifelong.train import train
 
@@ -41,7 +43,7 @@ def execute(spec: RunSpec, checkpoints: str | None, keep: bool) -> Outcome:
         config = run_config(stream, method, spec.model, spec.seed, spec.train, spec.init)
         learner = build_learner(spec.model, stream, spec.seed, spec.init)
         saver = RunCheckpoints(checkpoints, config.run_id, keep=keep) if checkpoints else None
-        result = train(stream, method, learner, config, (), saver)
+        result = train(stream, method, learner, config, [parse_log(spec) for spec in logs], saver)
         if saver is not None:
             saver.finish()
         return {"run_id": spec.run_id, "status": "finished", "message": None, "result": result.to_dict()}
@@ -77,14 +79,14 @@ def _ignore_interrupts() -> None:
 class LocalEngine(Engine):
     """A pool of ``workers`` processes (spawned: no torch state is inherited through fork)."""
 
-    def __init__(self, workers: int, checkpoints: str | None, keep: bool) -> None:
+    def __init__(self, workers: int, checkpoints: str | None, keep: bool, logs: tuple[str, ...] = ()) -> None:
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_ignore_interrupts)
-        self.checkpoints, self.keep = checkpoints, keep
+        self.checkpoints, self.keep, self.logs = checkpoints, keep, logs
         self.futures: set[Future[Outcome]] = set()
 
     def submit(self, spec: RunSpec) -> None:
-        self.futures.add(self.pool.submit(execute, spec, self.checkpoints, self.keep))
+        self.futures.add(self.pool.submit(execute, spec, self.checkpoints, self.keep, self.logs))
 
     def outcomes(self, timeout: float) -> Iterator[Outcome]:
         if not self.futures:
@@ -111,7 +113,8 @@ class RayEngine(Engine):
     """Each run a Ray task with ``num_cpus`` = its thread count, on a local Ray instance (``workers``
     CPUs) or, with ``address``, on an existing cluster (every node needs lifelong installed)."""
 
-    def __init__(self, workers: int, address: str | None, checkpoints: str | None, keep: bool) -> None:
+    def __init__(self, workers: int, address: str | None, checkpoints: str | None, keep: bool,
+                 logs: tuple[str, ...] = ()) -> None:
         ray = require_ray()
         if not ray.is_initialized():
             if address:
@@ -121,11 +124,12 @@ class RayEngine(Engine):
                          object_store_memory=100 * 1024 ** 2, configure_logging=False)
         self.ray = ray
         self.task = ray.remote(execute)
-        self.checkpoints, self.keep = checkpoints, keep
+        self.checkpoints, self.keep, self.logs = checkpoints, keep, logs
         self.refs: list[Any] = []
 
     def submit(self, spec: RunSpec) -> None:
-        self.refs.append(self.task.options(num_cpus=spec.train.threads).remote(spec, self.checkpoints, self.keep))
+        self.refs.append(self.task.options(num_cpus=spec.train.threads).remote(spec, self.checkpoints, self.keep,
+                                                                                       self.logs))
 
     def outcomes(self, timeout: float) -> Iterator[Outcome]:
         if not self.refs:
@@ -155,13 +159,14 @@ def require_ray() -> Any:
     return ray
 
 
-def make_engine(kind: str, workers: int, address: str | None, checkpoints: Path | None, keep: bool) -> Engine:
+def make_engine(kind: str, workers: int, address: str | None, checkpoints: Path | None, keep: bool,
+                logs: tuple[str, ...] = ()) -> Engine:
     folder = None if checkpoints is None else str(checkpoints.resolve())
     if kind == "ray":
-        return RayEngine(workers, address, folder, keep)
+        return RayEngine(workers, address, folder, keep, logs)
     if address:
         raise OptionError("--address: only with --engine ray")
-    return LocalEngine(workers, folder, keep)
+    return LocalEngine(workers, folder, keep, logs)
 
 
 def default_workers() -> int:
