@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "report":
             return report_command(args, extra)
-        if args.command in ("run", "compare"):
+        if args.command in ("run", "compare", "order"):
             return run_command(args, extra)
         if args.command == "sweep":
             return sweep_command(args, extra)
@@ -128,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
                              description="Like run, then a table of each method's mean ± std over seeds.",
                              epilog=_dotted_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _run_options(compare)
+    order = sub.add_parser("order", help="how the order of tasks moves the metrics; transfer matrix; a curriculum",
+                           description="Run the stream in its order and K seeded random orders, measure the "
+                                       "pairwise transfer matrix (train on task i alone, test on j), propose a "
+                                       "curriculum from it and rank it among the random orders.",
+                           epilog=_dotted_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    _run_options(order)
+    order.add_argument("--orders", type=int, default=4, help="random orders besides the given one (default 4)")
     add_sweep_parser(sub)
     add_deploy_parsers(sub)
     rep = sub.add_parser("report", help="HTML + PNG report of a results store (reads it, never writes it)")
@@ -293,6 +300,13 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
     _check_method_keys(methods, given["method"])
     args.loggers = [parse_log(spec) for spec in args.log]  # targets checked before any training
     store = Store(args.store) if args.store else None
+    if args.command == "order":
+        try:
+            return _order(args, stream_name, stream_params, methods, given["method"], preset, model, init, train,
+                          store)
+        finally:
+            if store is not None:
+                store.close()
     results: list[dict[str, Any]] = []
     diverged = False
     try:
@@ -343,7 +357,7 @@ def _check_method_keys(methods: list[str], keys: dict[str, str]) -> None:
 
 
 def _run_one(args: argparse.Namespace, stream: Any, name: str, preset: Any, given: dict[str, str], n_methods: int,
-             model: str, seed: int, init: str, train: TrainConfig, store: Any) -> dict[str, Any]:
+             model: str, seed: int, init: str, train: TrainConfig, store: Any, show: bool = True) -> dict[str, Any]:
     """One configuration: read back from the store, or trained (and stored as it goes); printed."""
     params = {**(preset.methods.get(name, {}) if preset else {})}
     if n_methods > 1:  # --method.KEY applies to the methods that have KEY
@@ -356,7 +370,8 @@ def _run_one(args: argparse.Namespace, stream: Any, name: str, preset: Any, give
     if store is not None and store.has(config.run_id, rerun_stale=args.rerun_stale):
         result = store.get(config.run_id).to_dict()
         stale = " (stale: computed by other code; --rerun-stale redoes it)" if store.stale([config.run_id]) else ""
-        print(f"\n(stored run {config.run_id}, skipped){stale}")
+        if show:
+            print(f"\n(stored run {config.run_id}, skipped){stale}")
     else:
         learner = build_learner(model, stream, seed, init)
         observers: list[Observer] = [] if args.quiet else [Progress(label=name)]
@@ -375,8 +390,63 @@ def _run_one(args: argparse.Namespace, stream: Any, name: str, preset: Any, give
             return result
         if checkpoints is not None:
             checkpoints.finish()
-    print(f"\n{header(result)}\n{matrix_table(result)}\n{metrics_line(result)}", flush=True)
+    if show:
+        print(f"\n{header(result)}\n{matrix_table(result)}\n{metrics_line(result)}", flush=True)
     return result
+
+
+def _order(args: argparse.Namespace, stream_name: str, stream_params: dict[str, Any], methods: list[str],
+           method_keys: dict[str, str], preset: Any, model: str, init: str, train: TrainConfig, store: Any) -> int:
+    """``lifelong order``: the order study of :mod:`lifelong.order`, printed, stored and written to --json."""
+    from lifelong.order import spread, study, transfer_row
+
+    if len(methods) != 1:
+        raise OptionError(f"--method: order studies one method at a time, got {', '.join(methods)}")
+    if args.orders < 0:
+        raise OptionError(f"--orders: must be at least 0, got {args.orders}")
+    stream = build_stream(stream_name, stream_params, args.seed)
+    if len(stream) < 2:
+        raise OptionError(f"--stream {stream_name}: one task has no order to study")
+    quiet = argparse.Namespace(**{**vars(args), "quiet": True})
+
+    def run(reordered: Any, label: str) -> Result:
+        print(f"{label} ...", file=sys.stderr, flush=True)
+        done = _run_one(quiet, reordered, methods[0], preset, method_keys, 1, model, args.seed, init, train, store,
+                        show=False)
+        return Result.from_dict(done)
+
+    found = study(stream, args.orders, args.seed, run,
+                  lambda i: transfer_row(stream, i, model, args.seed, train, init, store))
+    names = [t.name for t in stream]
+    width = max(14, len(str(list(range(len(stream))))) + 2)
+    lines = [f"order study: {methods[0]} on {stream_name} ({len(stream)} tasks, {stream.scenario.value}-incremental), "
+             f"the given order and {found['random_orders']} random ones (seed {args.seed})",
+             f"{'order':<{width}}{'ACC':>8}{'BWT':>8}{'FWT':>8}"]
+    for m in found["orders"]:
+        lines.append(f"{m['order']!s:<{width}}" + "".join(_percent(m[k]) for k in ("acc", "bwt", "fwt")))
+    for metric in ("acc", "bwt", "fwt"):
+        s = spread(found["orders"], metric)
+        if s["mean"] is not None:
+            lines.append(f"{metric.upper()}: mean {100 * s['mean']:.1f}, range {100 * s['min']:.1f} .. "
+                         f"{100 * s['max']:.1f} (best {s['best']}, worst {s['worst']})")
+    lines.append("transfer T[i, j] (% correct on task j after training on task i alone):")
+    lines.append(f"{'':<{width}}" + "".join(f"{n[:7]:>8}" for n in names))
+    for name, row in zip(names, found["transfer"], strict=True):
+        lines.append(f"{name[:width - 1]:<{width}}" + "".join(_percent(v) for v in row))
+    proposed = found["proposed_result"]
+    lines.append(f"proposed curriculum {found['proposed']} ({found['rule']}): ACC {100 * proposed['acc']:.1f}, "
+                 f"rank {found['proposed_rank']} of {found['random_orders'] + 1} by ACC (it and the "
+                 f"{found['random_orders']} random orders)")
+    print("\n".join(lines))
+    if args.json:
+        payload = {**found, "spread": {m: spread(found["orders"], m) for m in ("acc", "bwt", "fwt")},
+                   "method": methods[0], "stream": stream_name, "task_names": names}
+        Path(args.json).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return f"{'-':>8}" if value is None or value != value else f"{100 * value:>8.1f}"
 
 
 def report_command(args: argparse.Namespace, extra: list[str]) -> int:
