@@ -28,6 +28,7 @@ from lifelong.data.babi import (
     parse_task_text,
     read_dataset,
     read_task_file,
+    review_story,
     task_file_name,
     write_dataset,
     write_task,
@@ -372,10 +373,11 @@ def test_write_dataset_then_read_it_back(tmp_path: Path) -> None:
 
 def test_read_dataset_from_the_released_archive_and_the_valid_layout(tmp_path: Path) -> None:
     folder = tmp_path / "tasks_1-20_v1-2"
+    whole = _text(generate_task(1, 1000, seed=0), 1)  # the released count: a file of another one is refused
     for variant, split in (("en", "train"), ("en", "test"), ("en-valid", "train"), ("en-valid", "test")):
         path = folder / variant / task_file_name(1, split, variant)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(RELEASED_EXAMPLES[1])
+        path.write_text(whole)
     archive = tmp_path / "tasks_1-20_v1-2.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname=folder.name)
@@ -460,5 +462,163 @@ def test_a_malformed_line_is_shown_short(tmp_path: Path) -> None:
     path = tmp_path / task_file_name(1, "train")
     line = "1 Where is " + "x" * 1000 + "?"
     assert _babi_error(lambda: parse_task_text(line, str(path))) == (
-        f"{path}, line 1: question without an answer (expected question TAB answer TAB ids): {line[:100] + '...'!r}"
+        f"{path}: line 1: question without an answer (expected question TAB answer TAB ids): {line[:100] + '...'!r}"
     )
+
+
+def test_an_empty_or_cut_file_is_named(tmp_path: Path) -> None:
+    empty = tmp_path / task_file_name(1, "train")
+    empty.write_bytes(b"")
+    assert _babi_error(lambda: read_task_file(empty)) == (
+        f"{empty}: empty (a bAbI task file holds stories with questions)"
+    )
+    whole = _text(generate_task(1, 1000, seed=0), 1)
+    cut = tmp_path / task_file_name(1, "test")
+    cut.write_text(whole[:-3])  # inside the last question's supporting facts, which still parses
+    assert _babi_error(lambda: read_task_file(cut)) == (
+        f"{cut}: line 3000: no newline at the end (the file is cut short?)"
+    )
+
+
+def test_question_counts_are_those_of_the_release(tmp_path: Path) -> None:
+    """1000 per en file, 10000 per en-10k train file: a file cut at a line end is caught too."""
+    folder = write_dataset(tmp_path, "en", seed=0, task_ids=[1])
+    train = folder / task_file_name(1, "train")
+    lines = train.read_text().splitlines(keepends=True)
+    train.write_text("".join(lines[:-3]))  # the last story without its last two statements and question
+    assert _babi_error(lambda: read_dataset(tmp_path, "en", [1])) == (
+        f"{train}: 999 questions, but the released file holds 1000 (cut short?)"
+    )
+    small = tmp_path / "en-10k"
+    small.mkdir()
+    for split in ("train", "test"):
+        (small / task_file_name(1, split)).write_text("".join(lines))
+    assert _babi_error(lambda: read_dataset(tmp_path, "en-10k", [1])) == (
+        f"{small / task_file_name(1, 'train')}: 1000 questions, but the released file holds 10000 (cut short?)"
+    )
+    archive = _archive(tmp_path / "archive", RELEASED_EXAMPLES[1].encode())
+    member = f"tasks_1-20_v1-2/en/{task_file_name(1, 'train')}"
+    assert _babi_error(lambda: read_dataset(archive, "en", [1])) == (
+        f"{archive}:{member}: 1 question, but the released file holds 1000 (cut short?)"
+    )
+    assert len(read_task_file(train)) == 200  # without a count to meet, a shorter file is read
+
+
+# --- where v1.2 differs from a naive generator (issue 14, section 2) -------------------------
+# Each target is a share or bound counted in the released en/ files; each tolerance is one that the
+# generator before this fix failed (its value is in the comment).
+
+
+def _statements(stories: list[Story]) -> list[str]:
+    return [line.text for story in stories for line in story.lines if not line.is_question]
+
+
+def _share(texts: list[str], pattern: str) -> float:
+    return sum(bool(re.search(pattern, text)) for text in texts) / len(texts)
+
+
+_GIVE = r" (gave|passed|handed) the \w+ to "
+_GET_OR_DROP = r" (got|took|grabbed|picked up|dropped|put down|left|discarded) the "
+
+
+def _move_share(stories: list[Story]) -> float:
+    texts = _statements(stories)
+    return 1 - _share(texts, _GIVE) - _share(texts, _GET_OR_DROP)
+
+
+@pytest.mark.parametrize(("task", "longest"), [(2, (70, 130)), (3, (185, 300))])
+def test_where_tasks_move_two_thirds_of_the_time_with_long_stories(task: int, longest: tuple[int, int]) -> None:
+    """v1.2: moves 65% (was 52%); longest story 88 / 228 statements (was 40 / 158)."""
+    stories = generate_task(task, 1000, seed=0)
+    assert _move_share(stories) == pytest.approx(0.65, abs=0.04)
+    assert longest[0] <= max(len(story.lines) - len(story.questions) for story in stories) <= longest[1]
+
+
+def test_task4_answers_the_subject_of_the_cited_statement() -> None:
+    """v1.2: always (was 50%)."""
+    for story in generate_task(4, 1000, seed=0):
+        question = story.questions[0]
+        assert story.lines[question.supporting[0] - 1].text.startswith(f"The {question.answer} is ")
+
+
+def test_task5_mix_of_gives_and_question_forms() -> None:
+    """v1.2: gives 17% of statements (was 31%); forms 35/32/17/16% (was 20/40/20/19%)."""
+    stories = generate_task(5, 1000, seed=0)
+    assert _share(_statements(stories), _GIVE) == pytest.approx(0.17, abs=0.03)
+    questions = [q.text for s in stories for q in s.questions]
+    assert _share(questions, r"^What did") == pytest.approx(0.35, abs=0.05)
+    assert _share(questions, r"^Who gave") == pytest.approx(0.32, abs=0.05)
+    assert _share(questions, r"^Who did") == pytest.approx(0.17, abs=0.05)
+    assert _share(questions, r"^Who received") == pytest.approx(0.16, abs=0.05)
+
+
+@pytest.mark.parametrize(("task", "moves"), [(7, 0.59), (8, 0.66)])
+def test_holding_tasks_event_mix_and_chains(task: int, moves: float) -> None:
+    """v1.2: moves 59% / 66% (was 36% / 36%), at most 8 supporting facts (was up to 11), no gives in task 8."""
+    stories = generate_task(task, 1000, seed=0)
+    assert _move_share(stories) == pytest.approx(moves, abs=0.04)
+    assert max(len(q.supporting) for s in stories for q in s.questions) <= 8
+    if task == 8:
+        assert _share(_statements(stories), _GIVE) == 0
+        assert _answers(stories).count("nothing") / 1000 == pytest.approx(1 / 3, abs=0.07)  # was 0.50
+
+
+def test_task16_examples_are_one_or_three_and_more_and_may_disagree() -> None:
+    """v1.2: never two other coloured members of the species (was 20%); 3+ disagreeing in ~7% (was 0%)."""
+    counts, disagreeing = [], 0
+    for story in generate_task(16, 1000, seed=0):
+        kind = dict(re.findall(r"(\w+) is an? (\w+)\.", "\n".join(_statements([story]))))
+        colour = {name: c for name, c in re.findall(r"(\w+) is (\w+)\.", "\n".join(_statements([story]))) if c != "a"}
+        asked = story.questions[0].text.split()[-1].rstrip("?")
+        examples = [name for name in colour if kind[name] == kind[asked]]
+        counts.append(len(examples))
+        disagreeing += len({colour[name] for name in examples}) > 1
+    assert 2 not in counts and 1 in counts and 3 in counts
+    assert disagreeing / 1000 == pytest.approx(0.07, abs=0.03)
+
+
+def test_task18_stories_are_blocks_of_five() -> None:
+    """v1.2: 5, 10 or 15 statements (was any of 5 to 16)."""
+    lengths = {len(s.lines) - len(s.questions) for s in generate_task(18, 1000, seed=0)}
+    assert lengths == {5, 10, 15}
+
+
+def test_checker_takes_the_most_recent_of_three_disagreeing_examples() -> None:
+    """v1.2 answers with the example completed last (Greg, line 9), not the majority (green)."""
+    story = parse_task_text(
+        "1 Lily is a frog.\n2 Lily is green.\n3 Bernhard is a frog.\n4 Greg is a frog.\n5 Bernhard is green.\n"
+        "6 Julius is a frog.\n7 Brian is a lion.\n8 Brian is white.\n9 Greg is yellow.\n"
+        "10 What color is Julius?\tyellow\t6 4 9\n",
+        "x",
+    )[0]
+    assert check_story(16, story) == []
+    majority = check_story(16, _corrupt(story, 9, answer="green", supporting=(6, 1, 2)))
+    assert len(majority) == 2 and "the story implies 'yellow'" in majority[0] and "expected 6 4 9" in majority[1]
+    two = parse_task_text(
+        "1 Lily is a frog.\n2 Lily is green.\n3 Greg is a frog.\n4 Greg is yellow.\n5 Julius is a frog.\n"
+        "6 What color is Julius?\tyellow\t5 3 4\n",
+        "x",
+    )[0]
+    assert check_story(16, two) == ["line 6 ('What color is Julius?'): 2 examples of frogs with 2 colours"]
+
+
+def test_checker_reports_release_quirks_without_rejecting_them() -> None:
+    """Task 8 lists out of acquisition order and task 5 answers from an earlier give, as in v1.2."""
+    listing = parse_task_text(
+        "1 Mary got the milk there.\n2 Mary went to the office.\n3 Mary took the apple there.\n"
+        "4 What is Mary carrying? \tapple,milk\t1 3\n",
+        "x",
+    )[0]
+    review = review_story(8, listing)
+    assert review.problems == () and len(review.quirks) == 1
+    assert "milk and apple listed out of the order acquired" in review.quirks[0]
+    assert check_story(8, _corrupt(listing, 3, answer="apple,football")) != []
+    giving = parse_task_text(
+        "1 Bill got the milk there.\n2 Bill gave the milk to Fred.\n3 Fred handed the milk to Jeff.\n"
+        "4 Who received the milk? \tFred\t2\n",
+        "x",
+    )[0]
+    review = review_story(5, giving)
+    assert review.problems == () and "the one on line 3 is later" in review.quirks[0]
+    assert check_story(5, _corrupt(giving, 3, supporting=(3,))) != []  # an earlier answer must cite its own give
+    assert review_story(5, _corrupt(giving, 3, answer="Jeff", supporting=(3,))).quirks == ()

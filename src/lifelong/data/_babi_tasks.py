@@ -50,6 +50,31 @@ from lifelong.data._babi_world import (
 
 QUESTIONS_PER_STORY = 5
 ALWAYS_THERE = ThereRates(get=1.0, drop=0.2)  # tasks 5-8: gets always say "there"
+# Event kinds are weighted so that their shares of the told statements come out as counted in v1.2
+# (not every kind is possible at every step, so weights and shares differ): moves ~65% in tasks 2
+# and 3, gives ~17% in task 5, moves ~59% in task 7 and ~66% in task 8, which tells no gives.
+WHERE_MIX: dict[Choice, float] = {"move": 1.8, "handle": 1}
+GIVE_MIX: dict[Choice, float] = {"move": 1, "handle": 1, "give": 1.8}
+COUNTING_MIX: dict[Choice, float] = {"move": 1.6, "handle": 1, "give": 1}
+LISTING_MIX: dict[Choice, float] = {"move": 1.8, "handle": 1}
+# Tasks 2 and 3: how likely an eager and a lazy story is to ask when it can (see `_eagerness`).
+LAZY_STORIES = 0.1
+TWO_FACTS_EAGERNESS = (0.75, 0.2)
+THREE_FACTS_EAGERNESS = (0.28, 0.1)
+# Task 5: after a pair of statements without a new give, how often the latest give is asked about
+# again; and v1.2's shares of the question forms, in the order `three_arg_relations` lists them:
+# "What did X give to Y?" 35%, "Who gave the O (to Y)?" 32%, "Who did X give the O to?" 17%,
+# "Who received the O?" 16%.
+GIVE_ASKED_AGAIN = 0.5
+GIVE_QUESTION_SHARES = (0.35, 0.16, 0.16, 0.17, 0.16)
+# Tasks 7 and 8: v1.2 cites at most 8 facts; how often a question follows a pair of statements,
+# and how often it is about an actor of that pair.
+MAX_HOLDING_FACTS = 8
+HOLDING_ASK = 0.9
+HOLDING_RECENT = 0.9
+# Task 16: how often 1, 3 or 4 coloured actors share the asked actor's species (v1.2 never has 2).
+INDUCTION_EXAMPLE_COUNTS = (0.925, 0.065, 0.01)
+SIZE_BLOCK = 5  # task 18: statements come in blocks of five
 
 
 def _asked_actor(rng: random.Random, recent: Sequence[str], known: Sequence[str], recent_share: float) -> str:
@@ -57,6 +82,15 @@ def _asked_actor(rng: random.Random, recent: Sequence[str], known: Sequence[str]
     recent_known = [actor for actor in dict.fromkeys(recent) if actor in known]
     pool = recent_known if recent_known and rng.random() < recent_share else known
     return rng.choice(list(pool))
+
+
+def _eagerness(rng: random.Random, eager: float, lazy: float) -> float:
+    """How likely a story is to ask when it can: `lazy` for a few stories, `eager` for the rest.
+
+    A single rate makes story lengths nearly geometric; v1.2's tasks 2 and 3 have a longer tail
+    (up to 88 and 228 statements) at the same mean, as a few slow stories give.
+    """
+    return lazy if rng.random() < LAZY_STORIES else eager
 
 
 def single_supporting_fact(rng: random.Random) -> Story:
@@ -70,13 +104,18 @@ def single_supporting_fact(rng: random.Random) -> Story:
 
 
 def two_supporting_facts(rng: random.Random) -> Story:
-    """Task 2: pairs of moves, gets and drops; "Where is the football?" once it is known."""
+    """Task 2: pairs of moves, gets and drops; "Where is the football?" once it is known.
+
+    How eager a story is to ask is drawn per story, so that most stories are short and a few are
+    long: v1.2's tail of story lengths (up to 88 statements) at its mean of about 22.
+    """
     world, story = PhysicalWorld(rng, ACTORS), StoryWriter()
+    eagerness = _eagerness(rng, *TWO_FACTS_EAGERNESS)
     while story.questions_asked < QUESTIONS_PER_STORY:
         for _ in range(2):
-            world.narrate(story, {"move": 1, "handle": 1}, ThereRates(get=1.0, drop=0.21))
+            world.narrate(story, WHERE_MIX, ThereRates(get=1.0, drop=0.21))
         located = {thing: known for thing in OBJECTS if (known := world.whereabouts(thing))}
-        if located and rng.random() < 0.6:
+        if located and rng.random() < eagerness:
             thing = rng.choice(list(located))
             room, location_line = located[thing]
             story.ask(f"Where is the {thing}?", room, (world.object_event[thing], location_line))
@@ -89,19 +128,20 @@ def three_supporting_facts(rng: random.Random) -> Story:
     The object must be where it was last known to be (its holder or dropper is located), so
     the latest get or drop, the latest room and the room before form one chain of evidence.
     Each move to a new room is asked about at most once, which makes these stories long (20 to
-    224 statements in v1.2).
+    228 statements in v1.2); eager and lazy stories give them v1.2's long tail.
     """
     world, story = PhysicalWorld(rng, ACTORS), StoryWriter()
     asked: set[tuple[str, int]] = set()
+    eagerness = _eagerness(rng, *THREE_FACTS_EAGERNESS)
     while story.questions_asked < QUESTIONS_PER_STORY:
         for _ in range(2):
-            world.narrate(story, {"move": 1, "handle": 1}, ThereRates(get=0.19, drop=0.22))
+            world.narrate(story, WHERE_MIX, ThereRates(get=0.19, drop=0.22))
         eligible = [
             thing
             for thing, history in world.history.items()
             if len(history) >= 2 and (thing, len(history)) not in asked and world.whereabouts(thing)
         ]
-        if eligible and rng.random() < 0.25:
+        if eligible and rng.random() < eagerness:
             thing = rng.choice(eligible)
             history = world.history[thing]
             asked.add((thing, len(history)))
@@ -112,7 +152,11 @@ def three_supporting_facts(rng: random.Random) -> Story:
 
 
 def two_arg_relations(rng: random.Random) -> Story:
-    """Task 4: three rooms in a row, two statements, one question about one of them."""
+    """Task 4: three rooms in a row, two statements, one question about one of them.
+
+    As in v1.2 the answer is always the subject of the cited statement: "The kitchen is north of
+    the hallway." is asked as "What is north of the hallway?" or "What is the hallway south of?".
+    """
     story = StoryWriter()
     first, middle, last = rng.sample(ROOMS, 3)
     direction = rng.choice("ne")  # `middle` lies this way of `first`, `last` this way of `middle`
@@ -125,37 +169,38 @@ def two_arg_relations(rng: random.Random) -> Story:
         told.append((there, way, here, story.say(f"The {there} is {DIRECTIONS[way]} of the {here}.")))
     there, way, here, line = rng.choice(told)
     if rng.random() < 0.5:
-        there, way, here = here, OPPOSITE[way], there
-    if rng.random() < 0.5:
         story.ask(f"What is {DIRECTIONS[way]} of the {here}?", there, (line,))
     else:
-        story.ask(f"What is the {there} {DIRECTIONS[way]} of?", here, (line,))
+        story.ask(f"What is the {here} {DIRECTIONS[OPPOSITE[way]]} of?", there, (line,))
     return story.story()
 
 
 def three_arg_relations(rng: random.Random) -> Story:
-    """Task 5: who gave what to whom, asked about the latest give in five phrasings."""
+    """Task 5: who gave what to whom, asked about the latest give in five phrasings.
+
+    Gives are about 17% of v1.2's statements yet there are more questions than gives, so after
+    a pair of statements without a new give the latest one is sometimes asked about again.
+    """
     world, story = PhysicalWorld(rng, GIVING_ACTORS), StoryWriter()
-    latest_give, give_line = None, 0
+    latest_give, give_line, fresh = None, 0, False
     while story.questions_asked < QUESTIONS_PER_STORY:
         for _ in range(2):
-            event = world.narrate(story, {"move": 1, "handle": 1, "give": 6}, ALWAYS_THERE)
+            event = world.narrate(story, GIVE_MIX, ALWAYS_THERE)
             if event.kind == "give":
-                latest_give, give_line = event, world.object_event[event.target]
-        if latest_give is None:
+                latest_give, give_line, fresh = event, world.object_event[event.target], True
+        if latest_give is None or not (fresh or rng.random() < GIVE_ASKED_AGAIN):
             continue
         giver, thing, receiver = latest_give.actor, latest_give.target, latest_give.recipient
-        text, answer = rng.choice(
-            [
-                (f"What did {giver} give to {receiver}?", thing),
-                (f"Who received the {thing}?", receiver),
-                (f"Who gave the {thing} to {receiver}?", giver),
-                (f"Who gave the {thing}?", giver),
-                (f"Who did {giver} give the {thing} to?", receiver),
-            ]
-        )
-        story.ask(text, answer, (give_line,))
-        latest_give = None
+        forms = {
+            f"What did {giver} give to {receiver}?": thing,
+            f"Who gave the {thing} to {receiver}?": giver,
+            f"Who gave the {thing}?": giver,
+            f"Who did {giver} give the {thing} to?": receiver,
+            f"Who received the {thing}?": receiver,
+        }
+        text = rng.choices(list(forms), GIVE_QUESTION_SHARES)[0]
+        story.ask(text, forms[text], (give_line,))
+        fresh = False
     return story.story()
 
 
@@ -174,18 +219,20 @@ def yes_no_questions(rng: random.Random) -> Story:
     return story.story()
 
 
-def _holding_story(rng: random.Random, question: Callable[[str, list[str]], tuple[str, str]]) -> Story:
+def _holding_story(
+    rng: random.Random, question: Callable[[str, list[str]], tuple[str, str]], weights: dict[Choice, float]
+) -> Story:
     """Tasks 7 and 8: after every two statements, ask what an actor who handled objects holds.
 
-    The supporting facts are every get, drop and give the actor took part in, in story order.
+    The supporting facts are every get, drop and give the actor took part in, in story order;
+    v1.2 never cites more than `MAX_HOLDING_FACTS` of them, so an actor with more is not asked about.
     """
     world, story = PhysicalWorld(rng, ACTORS), StoryWriter()
-    weights: dict[Choice, float] = {"move": 1, "handle": 2, "give": 1}
     while story.questions_asked < QUESTIONS_PER_STORY:
         recent = [world.narrate(story, weights, ALWAYS_THERE).actor for _ in range(2)]
-        involved = [actor for actor in ACTORS if world.actor_events[actor]]
-        if involved and rng.random() < 0.8:
-            actor = _asked_actor(rng, recent, involved, recent_share=0.5)
+        askable = [actor for actor in ACTORS if 0 < len(world.actor_events[actor]) <= MAX_HOLDING_FACTS]
+        if askable and rng.random() < HOLDING_ASK:
+            actor = _asked_actor(rng, recent, askable, recent_share=HOLDING_RECENT)
             text, answer = question(actor, world.carried[actor])
             story.ask(text, answer, tuple(world.actor_events[actor]))
     return story.story()
@@ -193,12 +240,19 @@ def _holding_story(rng: random.Random, question: Callable[[str, list[str]], tupl
 
 def counting(rng: random.Random) -> Story:
     """Task 7: "How many objects is Daniel carrying?" answered none/one/two/three."""
-    return _holding_story(rng, lambda actor, held: (f"How many objects is {actor} carrying?", COUNT_WORDS[len(held)]))
+    return _holding_story(
+        rng, lambda actor, held: (f"How many objects is {actor} carrying?", COUNT_WORDS[len(held)]), COUNTING_MIX
+    )
 
 
 def lists_sets(rng: random.Random) -> Story:
-    """Task 8: "What is Daniel carrying?" answered nothing or a comma list in acquisition order."""
-    return _holding_story(rng, lambda actor, held: (f"What is {actor} carrying?", ",".join(held) or "nothing"))
+    """Task 8: "What is Daniel carrying?" answered nothing or a comma list in acquisition order.
+
+    v1.2 tells no gives in this task (only moves, gets and drops).
+    """
+    return _holding_story(
+        rng, lambda actor, held: (f"What is {actor} carrying?", ",".join(held) or "nothing"), LISTING_MIX
+    )
 
 
 def simple_negation(rng: random.Random) -> Story:
@@ -392,25 +446,32 @@ def basic_deduction(rng: random.Random) -> Story:
 def basic_induction(rng: random.Random) -> Story:
     """Task 16: five memberships and four colours, shuffled; the colour of the uncoloured actor.
 
-    The asked actor always shares its species with someone whose colour is told, and each
-    species has one colour per story, so the answer follows by induction.
+    As in v1.2, the asked actor shares its species with one coloured actor or with three or more
+    (never two). One example means one colour; with three or more, their colours are drawn each
+    on its own (so they mostly disagree, about 7% of v1.2's questions) and the answer is the
+    colour of the most recent example, the one whose two statements are completed last.
     """
     story = StoryWriter()
-    colour_of = {animal: rng.choice(COLOURS) for animal in INDUCTION_SPECIES}
-    kind_of = {actor: rng.choice(INDUCTION_SPECIES) for actor in INDUCTION_ACTORS}
     asked = rng.choice(INDUCTION_ACTORS)
     others = [actor for actor in INDUCTION_ACTORS if actor != asked]
-    if all(kind_of[actor] != kind_of[asked] for actor in others):
-        kind_of[rng.choice(others)] = kind_of[asked]
+    species = rng.choice(INDUCTION_SPECIES)
+    examples = rng.sample(others, rng.choices((1, 3, 4), INDUCTION_EXAMPLE_COUNTS)[0])
+    other_species = [animal for animal in INDUCTION_SPECIES if animal != species]
+    kind_of = {actor: rng.choice(other_species) for actor in others if actor not in examples}
+    kind_of |= dict.fromkeys((asked, *examples), species)
+    colour_of = {animal: rng.choice(COLOURS) for animal in INDUCTION_SPECIES}
+    colour = {actor: colour_of[kind_of[actor]] for actor in others}
+    if len(examples) > 1:
+        colour |= {actor: rng.choice(COLOURS) for actor in examples}
     facts = [("member", actor) for actor in INDUCTION_ACTORS] + [("colour", actor) for actor in others]
     rng.shuffle(facts)
     line_of: dict[tuple[str, str], int] = {}
     for kind, actor in facts:
-        told = f"a {kind_of[actor]}" if kind == "member" else colour_of[kind_of[actor]]
+        told = f"a {kind_of[actor]}" if kind == "member" else colour[actor]
         line_of[kind, actor] = story.say(f"{actor} is {told}.")
-    example = rng.choice([actor for actor in others if kind_of[actor] == kind_of[asked]])
+    example = max(examples, key=lambda actor: max(line_of["member", actor], line_of["colour", actor]))
     support = (line_of["member", asked], line_of["member", example], line_of["colour", example])
-    story.ask(f"What color is {asked}?", colour_of[kind_of[asked]], support)
+    story.ask(f"What color is {asked}?", colour[example], support)
     return story.story()
 
 
@@ -457,28 +518,33 @@ def _holds(relation: str, subject: tuple[int, int], reference: tuple[int, int]) 
 
 
 def size_reasoning(rng: random.Random) -> Story:
-    """Task 18: five (or more) size comparisons, then five questions each settled by a 2-step chain.
+    """Task 18: blocks of five size comparisons, then five questions each settled by a 2-step chain.
 
-    Statements are drawn until some pair is linked through a third object; a question may be
-    about a pair that is also compared directly, but it always cites a chain of two facts.
+    Blocks are told until some pair is linked through a third object, so stories have 5, 10 or
+    15 statements as in v1.2 (a story still without a chain after three blocks is drawn again).
+    A question may be about a pair that is also compared directly, but it always cites a chain.
     """
-    story = StoryWriter()
-    by_size = SMALL_THINGS + tuple(rng.sample(SIZED_CONTAINERS, len(SIZED_CONTAINERS)))
-    bigger: list[tuple[str, str, int]] = []  # (bigger, smaller, line)
-    chains: list[tuple[str, str, tuple[int, int]]] = []  # (bigger, smaller, the two lines)
-    while len(bigger) < 5 or not chains or rng.random() < 0.45:
-        small, big = sorted(rng.sample(by_size, 2), key=by_size.index)
-        if rng.random() < 0.5:
-            line = story.say(f"The {small} fits inside the {big}.")
-        else:
-            line = story.say(f"The {big} is bigger than the {small}.")
-        bigger.append((big, small, line))
-        chains = [
-            (top, bottom, (first_line, second_line))
-            for top, middle, first_line in bigger
-            for upper, bottom, second_line in bigger
-            if upper == middle
-        ]
+    while True:
+        story = StoryWriter()
+        by_size = SMALL_THINGS + tuple(rng.sample(SIZED_CONTAINERS, len(SIZED_CONTAINERS)))
+        bigger: list[tuple[str, str, int]] = []  # (bigger, smaller, line)
+        chains: list[tuple[str, str, tuple[int, int]]] = []  # (bigger, smaller, the two lines)
+        while not chains and len(bigger) < 3 * SIZE_BLOCK:
+            for _ in range(SIZE_BLOCK):
+                small, big = sorted(rng.sample(by_size, 2), key=by_size.index)
+                if rng.random() < 0.5:
+                    line = story.say(f"The {small} fits inside the {big}.")
+                else:
+                    line = story.say(f"The {big} is bigger than the {small}.")
+                bigger.append((big, small, line))
+            chains = [
+                (top, bottom, (first_line, second_line))
+                for top, middle, first_line in bigger
+                for upper, bottom, second_line in bigger
+                if upper == middle
+            ]
+        if chains:
+            break
     for _ in range(QUESTIONS_PER_STORY):
         big, small, lines = rng.choice(chains)
         first, second = rng.sample((big, small), 2)

@@ -10,7 +10,8 @@ So that no download is needed, this module *generates* stories with the shape of
 vocabulary, sentence forms, story lengths and supporting facts) from a small simulated world,
 seeded for reproducibility. It also reads the real files when a user has them, and checks
 any story by re-deriving every answer from its sentences alone (`check_story`), independently of
-the generator, so that a generator bug cannot hide behind itself.
+the generator, so that a generator bug cannot hide behind itself; `review_story` also reports the
+few answers it accepts only because the released files answer so.
 
 File format (one line per sentence, ids restart at 1 with each story; <TAB> is a tab)::
 
@@ -29,7 +30,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from lifelong.data._babi_check import check_story
+from lifelong.data._babi_check import StoryReview, check_story, review_story
 from lifelong.data._babi_tasks import STORY_POLICIES
 from lifelong.data._babi_world import (
     Line,
@@ -43,12 +44,14 @@ __all__ = [
     "BabiFormatError",
     "Line",
     "Story",
+    "StoryReview",
     "check_story",
     "format_story",
     "generate_task",
     "parse_task_text",
     "read_dataset",
     "read_task_file",
+    "review_story",
     "task_file_name",
     "write_dataset",
     "write_task",
@@ -80,6 +83,17 @@ TASK_NAMES: dict[int, str] = {
 # In the released files these tasks put a space between the question mark and the TAB.
 _SPACE_BEFORE_TAB = frozenset({1, 2, 3, *range(5, 15)})
 _QUESTIONS_PER_SPLIT = {"en": {"train": 1000, "test": 1000}, "en-10k": {"train": 10000, "test": 1000}}
+# Variants whose files hold exactly the questions of `en` / `en-10k` (shuffled is en with a letter
+# cipher). The en-valid folders split en's train stories 90/10, so only their test files have a
+# round count; hn's counts differ from en's and are not known here, so hn files are not counted.
+_RELEASED_COUNTS = {
+    "en": _QUESTIONS_PER_SPLIT["en"],
+    "shuffled": _QUESTIONS_PER_SPLIT["en"],
+    "en-10k": _QUESTIONS_PER_SPLIT["en-10k"],
+    "shuffled-10k": _QUESTIONS_PER_SPLIT["en-10k"],
+    "en-valid": {"test": 1000},
+    "en-valid-10k": {"test": 1000},
+}
 
 
 class BabiFormatError(DataError):
@@ -188,12 +202,19 @@ def _split_seed(seed: int, task_id: int, split: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def read_task_file(path: str | Path) -> list[Story]:
+def read_task_file(path: str | Path, questions: int | None = None) -> list[Story]:
     """Reads one task file in the released format.
 
+    Args:
+        path: the file.
+        questions: how many questions the file must hold (the released files hold exactly 1000,
+            or 10000 for a 10k train file), so that a truncated copy is caught; None accepts any
+            number but none.
+
     Raises:
-        BabiFormatError: the file is missing, unreadable, not UTF-8, has no question, or a line
-            breaks the format (the message names the file and the 1-based line number).
+        BabiFormatError: the file is missing, unreadable, not UTF-8, empty, cut off inside a line,
+            holds no or the wrong number of questions, or a line breaks the format (the message
+            names the file, and the 1-based line number where one is at fault).
     """
     path = Path(path)
     require_file(path, "no such bAbI task file", BabiFormatError)
@@ -202,18 +223,27 @@ def read_task_file(path: str | Path) -> list[Story]:
         raw = path.read_bytes()
     except OSError as error:
         raise BabiFormatError(f"{path}: cannot be read ({reason(error)})") from None
-    return _task_stories(raw, str(path))
+    return _task_stories(raw, str(path), questions)
 
 
-def _task_stories(raw: bytes, source: str) -> list[Story]:
-    """The stories of a task file's bytes; a task file must be UTF-8 and ask at least one question."""
+def _task_stories(raw: bytes, source: str, questions: int | None) -> list[Story]:
+    """The stories of a task file's bytes, checked to be whole: UTF-8, ending in a newline, asking questions."""
+    if not raw:
+        raise BabiFormatError(f"{source}: empty (a bAbI task file holds stories with questions)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BabiFormatError(f"{source}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     stories = parse_task_text(text, source)
-    if not any(story.questions for story in stories):
+    asked = sum(len(story.questions) for story in stories)
+    if not asked:
         raise BabiFormatError(f"{source}: no questions (a bAbI task file holds stories with questions)")
+    if not text.endswith("\n"):
+        last = len(text.splitlines())
+        raise BabiFormatError(f"{source}: line {last}: no newline at the end (the file is cut short?)")
+    if questions is not None and asked != questions:
+        counted = f"{asked} question{'s' if asked != 1 else ''}"
+        raise BabiFormatError(f"{source}: {counted}, but the released file holds {questions} (cut short?)")
     return stories
 
 
@@ -227,7 +257,7 @@ def parse_task_text(text: str, source: str) -> list[Story]:
             line = _parse_line(raw, stories[-1] if stories else [])
         except ValueError as error:
             shown = raw if len(raw) <= 100 else f"{raw[:100]}..."
-            raise BabiFormatError(f"{source}, line {number}: {error}: {shown!r}") from None
+            raise BabiFormatError(f"{source}: line {number}: {error}: {shown!r}") from None
         if line.id == 1:
             stories.append([])
         stories[-1].append(line)
@@ -288,8 +318,9 @@ def read_dataset(
         task id -> (train stories, test stories).
 
     Raises:
-        BabiFormatError: a folder or file is missing (the message names the expected path), or
-            a file breaks the format.
+        BabiFormatError: a folder or file is missing (the message names the expected path), a
+            file breaks the format, or it holds other than the released number of questions
+            (1000, or 10000 for a 10k train file; the variant's name says which).
     """
     root = Path(root)
     kind = path_kind(root, BabiFormatError)
@@ -300,13 +331,12 @@ def read_dataset(
     folder = root / variant
     if path_kind(folder, BabiFormatError) != "dir":
         raise BabiFormatError(f"{folder}: no such bAbI folder (expected {root}/<variant>/)")
-    return {
-        task_id: (
-            read_task_file(folder / task_file_name(task_id, "train", variant)),
-            read_task_file(folder / task_file_name(task_id, "test", variant)),
-        )
-        for task_id in task_ids
-    }
+    counts = _RELEASED_COUNTS.get(variant, {})
+
+    def read(task_id: int, split: str) -> list[Story]:
+        return read_task_file(folder / task_file_name(task_id, split, variant), counts.get(split))
+
+    return {task_id: (read(task_id, "train"), read(task_id, "test")) for task_id in task_ids}
 
 
 def _read_archive(archive: Path, variant: str, task_ids: Iterable[int]) -> dict[int, tuple[list[Story], list[Story]]]:
@@ -317,14 +347,17 @@ def _read_archive(archive: Path, variant: str, task_ids: Iterable[int]) -> dict[
             members = {"/".join(m.name.split("/")[-2:]): m for m in tar.getmembers() if m.isfile()}
 
             def read(task_id: int, split: str) -> list[Story]:
-                return _read_member(archive, tar, members, f"{variant}/{task_file_name(task_id, split, variant)}")
+                wanted = f"{variant}/{task_file_name(task_id, split, variant)}"
+                return _read_member(archive, tar, members, wanted, _RELEASED_COUNTS.get(variant, {}).get(split))
 
             return {task_id: (read(task_id, "train"), read(task_id, "test")) for task_id in task_ids}
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise BabiFormatError(f"{archive}: not a readable .tar.gz archive ({reason(error)})") from None
 
 
-def _read_member(archive: Path, tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], wanted: str) -> list[Story]:
+def _read_member(
+    archive: Path, tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], wanted: str, questions: int | None
+) -> list[Story]:
     """One task file of the archive, named ``archive:member`` in messages (escaped if unprintable)."""
     member = members.get(wanted)
     extracted = tar.extractfile(member) if member is not None else None
@@ -332,4 +365,4 @@ def _read_member(archive: Path, tar: tarfile.TarFile, members: dict[str, tarfile
         raise BabiFormatError(f"{archive}: no member */{wanted}")
     name = member.name if member.name.isprintable() else ascii(member.name)
     require_memory(archive, f"member {name} holds", member.size, BabiFormatError)
-    return _task_stories(extracted.read(), f"{archive}:{name}")
+    return _task_stories(extracted.read(), f"{archive}:{name}", questions)
