@@ -36,7 +36,7 @@ def test_the_study_matches_plain_runs_and_is_stored(tmp_path: Path, capsys: pyte
     assert main(["order", *SMALL, "--method", "ewc", "--orders", "2", "--json", str(out), "--store", str(store)]) == 0
     found = json.loads(out.read_text())
     assert {"orders", "transfer", "proposed", "proposed_rank"} <= set(found)
-    assert [o["order"] for o in found["orders"]][0] == [0, 1, 2] and len(found["orders"]) == 3
+    assert found["orders"][0]["order"] == [0, 1, 2] and len(found["orders"]) == 3
     stream = lifelong.build_stream("synthetic", {"tasks": 3, "scenario": "domain"}, 0)
     given = lifelong.run(stream, "ewc", "mlp-16", epochs=1)
     assert found["orders"][0]["acc"] == given.metrics["acc"]

@@ -172,3 +172,16 @@ def test_statistics_table_prints_intervals_in_percent_and_the_paired_tests() -> 
     assert p.t_p is not None and 0.001 < p.t_p < 0.05
     assert block[1].split() == ["ewc", "3", "+21.00", f"{p.t_p:.3f}", "0.250"]
     assert "0.0625" in lines[-1]  # the footnote says why the Wilcoxon p cannot be small here
+
+
+def test_a_stream_seed_filled_from_the_run_seed_groups_with_its_configuration() -> None:
+    """`compare --seeds 3` builds each seed's stream with that seed: the seeds are one configuration, while
+    a stream seed fixed apart from the run seed is a setting of its own."""
+    runs = [result("ewc", seed, 0.5 + seed / 10) for seed in range(3)]
+    for r in runs:
+        r["config"]["stream_params"]["seed"] = r["config"]["seed"]
+    assert len({configuration_key(r) for r in runs}) == 1
+    assert list(labels(runs).values()) == ["ewc"]
+    fixed = result("ewc", 1, 0.5)
+    fixed["config"]["stream_params"]["seed"] = 7
+    assert configuration_key(fixed) != configuration_key(runs[0])

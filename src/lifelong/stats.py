@@ -135,8 +135,9 @@ def paired(baseline: Mapping[int, float | None], other: Mapping[int, float | Non
 
 
 def configuration_key(result: Mapping[str, Any]) -> str:
-    """The identity of a result's configuration: a hash of its config without seed and run id."""
-    config = {k: v for k, v in result["config"].items() if k not in ("seed", "run_id")}
+    """The identity of a result's configuration: a hash of its config without seed and run id (and without
+    the stream's own seed where the run's seed filled it, as ``compare --seeds`` and sweeps do)."""
+    config = {k: v for k, v in _unseeded(result["config"]).items() if k not in ("seed", "run_id")}
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -226,8 +227,17 @@ def _baseline_key(names: dict[str, str], by_seed: dict[str, dict[int, Mapping[st
     raise OptionError(f"--baseline: {baseline!r} is not one of: {', '.join(names.values())}")
 
 
+def _unseeded(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with ``stream_params.seed`` left out where it is the run's seed: seeds of one configuration."""
+    params = dict(config.get("stream_params", {}))
+    if params.get("seed") == config.get("seed"):
+        params.pop("seed", None)
+    return {**config, "stream_params": params}
+
+
 def _shared_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """Everything but the method that sets a configuration apart, flat, named like the grid file's axes."""
+    config = _unseeded(config)
     flat: dict[str, Any] = {"stream.name": config["stream"]}
     flat.update({f"stream.{k}": v for k, v in config.get("stream_params", {}).items()})
     flat.update({"model.name": config["model"], "model.init": config.get("init", "default")})
