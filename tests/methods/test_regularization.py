@@ -383,3 +383,116 @@ def test_fisher_kinds_are_documented_choices() -> None:
     # A one-label Monte Carlo estimate of the same expectation: same order of magnitude, not equal.
     ratio = float(sample["head.linear.weight"].sum() / true["head.linear.weight"].sum())
     assert 0.3 < ratio < 3 and not math.isclose(ratio, 1.0, rel_tol=1e-6)
+
+
+def _softmax_regression_steps(w: torch.Tensor, b: torch.Tensor, batches: list[tuple[torch.Tensor, torch.Tensor]],
+                              lr: float, momentum: float) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """SGD with heavy-ball momentum (torch's: v ← μv + g, θ ← θ − ηv) on a linear softmax model z = Wx + b,
+    by hand (float64, analytic gradients, no autograd).
+
+    For example n, ∂ℓ_n/∂(W, b) = (p_n − e_{y_n}) ⊗ (x_n, 1). Returns, per step, the flattened parameters
+    before the step, the mean gradient g and the per-example empirical Fisher mean_n (∂ℓ_n/∂θ)²; then the
+    final parameters.
+    """
+    theta = torch.cat([w.flatten(), b]).double()
+    velocity = torch.zeros_like(theta)
+    out = []
+    classes = len(b)
+    for x, y in batches:
+        x = x.double()
+        weight, bias = theta[:-classes].reshape(classes, -1), theta[-classes:]
+        error = torch.softmax(x @ weight.T + bias, 1) - torch.nn.functional.one_hot(y, classes).double()
+        per_example = torch.cat([(error.unsqueeze(2) * x.unsqueeze(1)).flatten(1), error], 1)
+        g = per_example.mean(0)
+        out.append((theta.clone(), g, per_example.square().mean(0)))
+        velocity = momentum * velocity + g
+        theta = theta - lr * velocity
+    out.append((theta, torch.zeros_like(theta), torch.zeros_like(theta)))
+    return out
+
+
+def _rwalk_on_softmax_regression(fisher_steps: str) -> tuple[RWalk, list[tuple[torch.Tensor, ...]], dict[str, float]]:
+    """RWalk driven by hand for seven SGD-with-momentum steps of one task on a linear softmax model."""
+    stream = ll.streams.synthetic(tasks=1, features=3, classes_per_task=3, examples=40, scenario="domain", seed=0)
+    learner = Learner.build("mlp", stream, 0)
+    task = stream[0]
+    h = {"alpha": 0.7, "eps": 1e-3, "every": 3, "lr": 0.5, "momentum": 0.9, "steps": 7}
+    rwalk = RWalk(lam=1.0, alpha=h["alpha"], eps=h["eps"], every=int(h["every"]),
+                  fisher_steps=fisher_steps)  # type: ignore[arg-type]
+    rwalk.attach(learner, 0, stream.scenario)
+    learner.begin_task(task)
+    rwalk.before_task(task)
+    optimizer = torch.optim.SGD(learner.parameters(), lr=h["lr"], momentum=h["momentum"])
+    batches = [train_batch(task, torch.arange(5 * s, 5 * s + 5)) for s in range(int(h["steps"]))]
+    start = (learner.head.linear.weight.detach().clone(), learner.head.linear.bias.detach().clone())
+    for batch in batches:
+        loss = learner.loss(learner(batch.x, batch.task_ids), batch.y)
+        optimizer.zero_grad()
+        loss.backward()
+        rwalk.after_backward(batch)
+        optimizer.step()
+        rwalk.after_step()
+    rwalk.after_task(task)
+    return rwalk, _softmax_regression_steps(*start, [(b.x, b.y) for b in batches], h["lr"], h["momentum"]), h
+
+
+def _flat(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    return torch.cat([params["head.linear.weight"].flatten(), params["head.linear.bias"]]).double()
+
+
+@pytest.mark.parametrize("fisher_steps", ["interval", "last"])
+def test_rwalk_fisher_and_score_equal_a_hand_computation_on_softmax_regression(fisher_steps: str) -> None:
+    """F and s of arXiv 1801.10112 Sec. 4, recomputed by hand on a linear softmax model trained by SGD.
+
+    Seven steps, ``every`` = 3: intervals {1,2,3}, {4,5,6} and the partial {7}, closed at the task's end.
+    - F (EWC++, Sec. 4.1): F = F_new(step 1) after the first step; at the end of each interval, once the
+      interval is scored, F ← α F_new + (1 − α) F with F_new(step) the per-example empirical Fisher of
+      that step's batch at its pre-step parameters, and the interval's F_new either the mean over all
+      of its steps, the partial last one included (``interval``, the authors' code), or its last step
+      alone (``last``; a partial interval whose last step is not an interval end folds nothing).
+    - s (Sec. 4.2): Σ_intervals max(0, Σ_steps −g Δθ) / (½ F (θ_end − θ_start)² + ε), with the F in force
+      when the interval closes (before that interval's Fisher update).
+    - importance = F + s (one task: no averaging with an earlier score).
+    The gradients are the analytic (p − e_y) ⊗ (x, 1), so nothing of the library's machinery is reused.
+    Momentum makes Δθ differ from −ηg, so some intervals raise a parameter's share of the loss
+    (Σ −gΔθ < 0) and the max(0, ·) is exercised, not only the denominator.
+    """
+    rwalk, trace, h = _rwalk_on_softmax_regression(fisher_steps)
+    alpha, eps, every, steps = h["alpha"], h["eps"], int(h["every"]), int(h["steps"])
+    fisher = trace[0][2]  # the first step starts the moving average
+    score = torch.zeros_like(fisher)
+    window = torch.zeros_like(fisher)
+    mark = trace[0][0]
+    negative = 0
+    interval: list[torch.Tensor] = []
+    for s in range(1, steps + 1):
+        interval.append(trace[s - 1][2])
+        before, g, _ = trace[s - 1]
+        after = trace[s][0]
+        window -= g * (after - before)
+        if s % every == 0 or s == steps:
+            negative += int((window < 0).sum())
+            score += (window / (0.5 * fisher * (after - mark).square() + eps)).clamp(min=0)
+            window, mark = torch.zeros_like(window), after
+            if fisher_steps == "interval":
+                fisher = alpha * torch.stack(interval).mean(0) + (1 - alpha) * fisher
+            elif s % every == 0:
+                fisher = alpha * interval[-1] + (1 - alpha) * fisher
+            interval = []
+    classes = 3
+    assert float(score.sum()) > 0 and int((score > 0).sum()) > classes and negative > 0  # not a degenerate case
+    torch.testing.assert_close(_flat(rwalk.fisher_), fisher, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(_flat(rwalk.score_), score, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(_flat(rwalk.importances_[0]), fisher + score, rtol=1e-4, atol=1e-6)
+
+
+def test_rwalk_defaults_to_the_authors_interval_mean_fisher() -> None:
+    """The default F_new is the authors' mean over every step of an interval; the one-batch reading
+    gives a different F on the same trajectory (same data, same steps: F does not feed back into
+    training on the first task), so the two options are really distinct."""
+    assert RWalk().fisher_steps == "interval"
+    interval, _, _ = _rwalk_on_softmax_regression("interval")
+    last, _, _ = _rwalk_on_softmax_regression("last")
+    assert not torch.allclose(_flat(interval.fisher_), _flat(last.fisher_), rtol=1e-2)
+    with pytest.raises(ValueError, match="fisher_steps"):
+        RWalk(fisher_steps="all")  # type: ignore[arg-type]

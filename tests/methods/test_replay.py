@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,10 @@ import torch
 
 import lifelong
 from lifelong.config import RunConfig, TrainConfig
-from lifelong.methods.replay import _buffer, _qp, _vae, agem, gem
+from lifelong.methods.replay import _buffer, _qp, _vae, agem, gem, generative
 from lifelong.methods.replay._qp import solve_box_qp
+from lifelong.methods.replay.er import ER
+from lifelong.models.heads import MASKED
 from lifelong.models.learner import Learner
 from lifelong.observers import Observer
 from lifelong.streams.task import Batch, train_batch
@@ -141,14 +144,41 @@ def test_memory_budget_is_honoured(name: str, params: dict[str, object], budget:
     assert result.method_bytes >= _buffer.size(memory) * 8 * 4  # the stored inputs are counted
 
 
-@pytest.mark.parametrize("name", ["er", "gem", "agem", "generative-replay"])
+SPLIT = {"epochs": 2, "batch_size": 16, "lr": 0.05, "optimizer": "sgd"}
+
+
+@pytest.mark.parametrize(("name", "params"), [("er", {"policy": "task"}), ("gem", {}), ("agem", {}),
+                                              ("generative-replay", {"hidden": (32,), "latent": 8})])
 @pytest.mark.parametrize("scenario", ["task", "domain", "class"])
-def test_split_mnist_runs_in_all_three_scenarios(name: str, scenario: str, fake_mnist: Path) -> None:
+def test_split_mnist_first_task_is_finetune_and_replay_acts_from_the_second(
+        name: str, params: dict[str, object], scenario: str, fake_mnist: Path) -> None:
+    """On split MNIST in every scenario: while there is no earlier task, a method that replays or
+    constrains by earlier tasks only must train exactly as finetune (rows R[0] and R[1] equal, bit for
+    bit: memory written after a task, no generator or previous solver yet, and its own generator kept
+    apart from the data order); from task 2 on it must act (the final weights differ from finetune's)."""
     stream = lifelong.streams.split_mnist(scenario=scenario)
-    params = {"hidden": (32,), "latent": 8} if name == "generative-replay" else {}
-    result = lifelong.run(stream, name, "mlp-16x1", method_params=params, epochs=1, batch_size=32, lr=0.05,
-                          optimizer="sgd")
+    finetune, method = lifelong.build_method("finetune"), lifelong.build_method(name, params)
+    reference = lifelong.run(stream, finetune, "mlp-16x1", **SPLIT)  # type: ignore[arg-type]
+    result = lifelong.run(stream, method, "mlp-16x1", **SPLIT)  # type: ignore[arg-type]
     assert result.matrix.values.shape == (6, 5)
+    assert np.array_equal(result.matrix.values[:2], reference.matrix.values[:2])
+    final = dict(method.learner.named_parameters())
+    assert any(not torch.equal(p, final[n]) for n, p in finetune.learner.named_parameters())
+
+
+@pytest.mark.parametrize("name", ["er", "gem"])
+def test_split_mnist_class_incremental_replay_keeps_what_finetune_forgets(name: str, fake_mnist: Path) -> None:
+    """Class-incremental split MNIST, 5 epochs a task: finetune's final model never predicts an earlier
+    task's classes (its last task's cross-entropy pushes every earlier unit down and nothing pushes
+    back), so R[5, j] = 0 exactly for j < 4 — the known answer of catastrophic forgetting. Replaying
+    stored samples (ER, one per incoming sample) or projecting away from every stored task's loss
+    increase (GEM) keeps those tasks: mean R[5, j<4] ≥ 0.9 on these well-separated fake digits."""
+    stream = lifelong.streams.split_mnist(scenario="class")
+    options: dict[str, object] = {"epochs": 5, "batch_size": 16, "lr": 0.01, "optimizer": "adam"}
+    finetune = lifelong.run(stream, "finetune", "mlp-16x1", **options)  # type: ignore[arg-type]
+    assert finetune.matrix.values[5, :4].tolist() == [0.0] * 4
+    result = lifelong.run(stream, name, "mlp-16x1", **options)  # type: ignore[arg-type]
+    assert float(result.matrix.values[5, :4].mean()) >= 0.9
 
 
 def test_er_without_memory_is_finetune() -> None:
@@ -334,3 +364,120 @@ def test_bernoulli_generator_refuses_inputs_outside_the_unit_interval() -> None:
     stream = lifelong.streams.synthetic(tasks=2, examples=16)
     with pytest.raises(ValueError, match=r"inputs outside \[0, 1\]"):
         lifelong.run(stream, "generative-replay", "mlp-16x1", method_params={"likelihood": "bernoulli"})
+
+
+def _dgr_on_third_task(scenario: str, **params: object) -> tuple[Learner, generative.GenerativeReplay,
+                                                                  lifelong.streams.Stream]:
+    """Generative replay with tasks 0 and 1 finished (generator trained, solver snapshot taken after
+    each; the solver's weights moved after each), task 2 begun."""
+    stream = lifelong.streams.synthetic(tasks=3, examples=48, scenario=scenario)
+    method = generative.GenerativeReplay(hidden=(8,), latent=2, generator_iterations=1, **params)  # type: ignore[arg-type]
+    learner = Learner.build("mlp-16x1", stream, 0)
+    method.attach(learner, 0, stream.scenario)
+    for k in (0, 1):
+        learner.begin_task(stream[k])
+        method.before_task(stream[k])
+        method.after_task(stream[k])
+        with torch.no_grad():
+            for p in learner.parameters():
+                p.add_(0.5 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1 + k)))
+    learner.begin_task(stream[2])
+    method.before_task(stream[2])
+    return learner, method, stream
+
+
+DREAMED = torch.randn(6, 8, generator=torch.Generator().manual_seed(5))
+
+
+@pytest.mark.parametrize("scenario", ["task", "domain", "class"])
+@pytest.mark.parametrize("distill", [False, True], ids=["hard-labels", "distill"])
+def test_generative_replay_loss_on_known_dreams(scenario: str, distill: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The solver's replay term on the third task (arXiv 1705.08690 eq. 2; DGR + distill as arXiv 1904.07734),
+    with the generator's samples replaced by six fixed inputs x':
+
+        r · Σ_{k<3} L(ŷ_k(x'), y'_k),   y'_k = argmax of the *previous* solver's logits on x' (DGR), or
+        its softened outputs at T = 2 with T²·KD (distill), through task k's head in task-IL, over the
+        four units of tasks 0 and 1 in class-IL (the previous solver is made to prefer task 2's units,
+        which must not become labels), the shared head in domain-IL (where the sum is twice one term).
+
+    r = 0.6. The expected value uses a separate network loaded with the snapshot and plain cross-entropy.
+    """
+    learner, method, stream = _dgr_on_third_task(scenario, r=0.6, replay_batch=6, distill=distill)
+    if scenario == "class":
+        method.previous_["head.linear.bias"][4:] += 50.0  # task 2's units dominate the previous solver
+    monkeypatch.setattr(_vae, "sample", lambda weights, n, likelihood, rng: DREAMED[:n].clone())
+    batch = train_batch(stream[2], torch.arange(16))
+    previous = Learner.build("mlp-16x1", stream, 0)
+    previous.load_state_dict(method.previous_)
+    heads = [torch.full((6,), k) for k in (0, 1)] if scenario == "task" else [torch.full((6,), 2)] * 2
+    expected = torch.zeros(())
+    for ids in heads:
+        with torch.no_grad():
+            target = previous(DREAMED, ids)
+        if scenario == "class":
+            assert set(target.argmax(1).tolist()) <= {4, 5}  # unmasked, the labels would be task 2's classes
+            target[:, 4:] = MASKED
+        current = learner(DREAMED, ids)
+        if distill:
+            term = 4.0 * -(torch.softmax(target / 2, 1) * torch.log_softmax(current / 2, 1)).sum(1).mean()
+        else:
+            labels = target.argmax(1)
+            assert not torch.equal(labels, current.argmax(1))  # the previous solver's labels, not the current's
+            term = torch.nn.functional.cross_entropy(current, labels)
+        expected = expected + 0.6 * term
+    value = method.penalty(batch, learner(batch.x, batch.task_ids))
+    assert value is not None and torch.isclose(value, expected, rtol=1e-5), (float(value), float(expected))
+
+
+def test_generative_replay_generator_mixes_its_own_dreams_one_to_r_per_earlier_task(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generator's loss on the third task (eq. 1 with the solver's mixing): L_VAE(task batch) +
+    r·(t−1)·L_VAE(inputs dreamed by the generator's previous copy). With L_VAE replaced by the sum of
+    its inputs and the previous copy's dreams by ones, the loss of a batch is Σ x + 0.6 · 2 · (n · 8)."""
+    learner, method, stream = _dgr_on_third_task("domain", r=0.6)
+    seen: list[torch.Tensor] = []
+
+    def fit(params: object, batches: object, loss: Callable[[Batch], torch.Tensor], **kwargs: object) -> float:
+        batch = train_batch(stream[2], torch.arange(5))
+        seen.append(loss(batch) - batch.x.sum())
+        return 0.0
+
+    monkeypatch.setattr(_vae, "sample", lambda weights, n, likelihood, rng: torch.ones(n, 8))
+    monkeypatch.setattr(_vae, "loss", lambda weights, x, likelihood, rng: x.sum())
+    monkeypatch.setattr(learner, "fit", fit)
+    method.after_task(stream[2])
+    assert len(seen) == 1 and float(seen[0]) == pytest.approx(0.6 * 2 * 5 * 8)
+
+
+def test_er_step_is_the_incoming_batch_plus_a_replay_drawn_before_it_is_stored() -> None:
+    """ER's step batch is B_t ∪ B_M with |B_M| = ``replay_batch`` drawn from M *before* B_t is written
+    (arXiv 1902.10486, Alg. 1), so the very first batch replays nothing and a later one replays only
+    samples of earlier batches, never its own. Inputs are sample ids, so every row can be traced.
+
+    Reservoir (|M| = 4, |B_M| = 3): batch 0…4 comes back unchanged (M was empty); batch 10…14 comes back
+    followed by 3 distinct ids out of the 4 stored, all from 0…4. Task policy: nothing is replayed
+    during task 0 (M is written after the task), and in task 1 every replayed row is a task-0 sample
+    carrying task id 0 (so task-IL sends it through its own head).
+    """
+    stream = lifelong.streams.synthetic(tasks=2, examples=16, features=1, scenario="task")
+    er = ER(memory=4, policy="reservoir", replay_batch=3)
+    er.attach(Learner.build("mlp", stream, 0), 0, stream.scenario)
+    first = _batch(torch.arange(5))
+    assert er.batch(first) is first
+    assert _buffer.size(er.memory_) == 4
+    stored = set(_buffer.contents(er.memory_).y.tolist())
+    second = er.batch(_batch(torch.arange(10, 15)))
+    assert second.y[:5].tolist() == list(range(10, 15)) and len(second) == 8
+    replayed = second.y[5:].tolist()
+    assert len(set(replayed)) == 3 and set(replayed) <= stored <= set(range(5))
+    assert torch.equal(second.x[5:].squeeze(1).long(), second.y[5:])  # inputs travel with their targets
+
+    er = ER(memory=8, policy="task", replay_batch=5)
+    er.attach(Learner.build("mlp", stream, 0), 0, stream.scenario)
+    incoming = train_batch(stream[0], torch.arange(6))
+    assert er.batch(incoming) is incoming
+    er.after_task(stream[0])
+    mixed = er.batch(train_batch(stream[1], torch.arange(6)))
+    assert len(mixed) == 11 and mixed.task_ids[:6].tolist() == [1] * 6 and mixed.task_ids[6:].tolist() == [0] * 5
+    task0 = stream[0].inputs(stream[0].train.x)
+    assert bool((mixed.x[6:].unsqueeze(1) == task0.unsqueeze(0)).all(-1).any(1).all())

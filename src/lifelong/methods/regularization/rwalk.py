@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -30,10 +31,16 @@ class RWalk(Consolidation):
     """L̃^k(θ) = L^k(θ) + λ Σ_i (F_i^{t_{k−1}} + s_i^{t_{k−1}}) (θ_i − θ_i^{k−1})²  (arXiv 1801.10112, Sec. 4).
 
     - F: the EWC++ Fisher (Sec. 4.1), a moving average F ← α F_new + (1 − α) F updated every ``every``
-      steps (the authors' ``fisher_update_after``) with F_new the per-example empirical Fisher of
-      the current mini-batch (squared per-example gradients, never the squared batch gradient),
-      read off the training step's own forward and backward (:class:`LinearTap`). It carries over
-      from task to task.
+      steps (the authors' ``fisher_update_after``), started from the very first step's estimate. A
+      step's estimate is the per-example empirical Fisher of its mini-batch at its pre-step
+      parameters (squared per-example gradients, never the squared batch gradient), read off the
+      training step's own forward and backward (:class:`LinearTap`). ``fisher_steps`` says which steps
+      make F_new: ``interval`` (default) the mean over every step of the interval, as the authors'
+      code does (facebookresearch/agem ``model/model.py``: ``set_tmp_fisher`` adds each step's
+      squared gradients, ``set_running_fisher`` folds in their sum / ``fisher_update_after``); a
+      task's last, shorter interval is folded in too. ``last``: the interval's last step alone,
+      one estimate per interval (cheaper; what this library did before). F carries over from task to
+      task.
     - s: the path score (Sec. 4.2), Σ over intervals of ``every`` steps of
       max(0, Σ_steps −g Δθ) / (½ F (Δθ_interval)² + ε): the task-loss decrease credited to a
       parameter, normalised by the KL divergence ½ F Δθ² its move caused (the Riemannian distance).
@@ -51,6 +58,7 @@ class RWalk(Consolidation):
     eps: float = 1e-3  # ε, in the score's denominator ½ F Δθ² + ε
     every: int = 10  # steps per Fisher update and per score interval
     normalize: bool = False  # min-max scale F and s to [0, 1] (the authors' code)
+    fisher_steps: Literal["interval", "last"] = "interval"  # F_new: mean over the interval's steps | its last step
 
     paper = ("arXiv 1801.10112, Sec. 4: λ Σ (F + s)(θ − θ*)², F the EWC++ moving-average Fisher, "
              "s = Σ max(0, −gΔθ)/(½FΔθ² + ε) averaged over tasks")
@@ -64,6 +72,8 @@ class RWalk(Consolidation):
             raise ValueError(f"eps (ε) must be positive, got {self.eps}")
         if self.every < 1:
             raise ValueError(f"every must be at least 1, got {self.every}")
+        if self.fisher_steps not in ("interval", "last"):
+            raise ValueError(f"fisher_steps must be 'interval' or 'last', got {self.fisher_steps!r}")
 
     def setup(self, learner: Learner) -> None:
         super().setup(learner)
@@ -75,13 +85,15 @@ class RWalk(Consolidation):
         self.steps_ = 0  # steps of the current task
         self._path: PathIntegral | None = None
         self._tap: LinearTap | None = None
-        self._estimate: Params | None = None
+        self._estimate: Params | None = None  # F_new of the current interval: a sum over its estimated steps
+        self._estimated = 0  # steps in that sum
 
     def before_task(self, task: Task) -> None:
         self.mark_ = snapshot(self.learner)
         self.task_score_ = zeros_like(self.mark_)
         self.window_ = zeros_like(self.mark_)
         self.steps_ = 0
+        self._estimate, self._estimated = None, 0
         self._path = PathIntegral(self.learner)
         self._tap = LinearTap(self.learner, set(self.mark_))
         self._tap.armed = self._estimate_due()
@@ -91,14 +103,22 @@ class RWalk(Consolidation):
             self._path = PathIntegral(self.learner)
         self._path.capture(self)
         if self._estimate_due():
-            self._estimate = self._batch_fisher(batch)
+            estimate = self._batch_fisher(batch)
+            if self._estimate is None:
+                self._estimate, self._estimated = estimate, 1
+            else:
+                for name, value in estimate.items():
+                    self._estimate[name].add_(value)
+                self._estimated += 1
 
     def after_step(self) -> None:
         assert self._path is not None and self._tap is not None
         self._path.step(self.window_)
         self.steps_ += 1
         if not self.fisher_ and self._estimate is not None:  # the very first step: start the average
-            self.fisher_, self._estimate = self._estimate, None
+            self.fisher_ = {name: v.clone() for name, v in self._estimate.items()}
+            if self.fisher_steps == "last":
+                self._estimate, self._estimated = None, 0
         if self.steps_ % self.every == 0:
             self._close_interval()
         self._tap.armed = self._estimate_due()
@@ -127,12 +147,13 @@ class RWalk(Consolidation):
             self.mark_[name].copy_(p.detach())
         if self._estimate is not None:
             for n, f in self.fisher_.items():
-                f.mul_(1 - self.alpha).add_(self._estimate[n], alpha=self.alpha)
-            self._estimate = None
+                f.mul_(1 - self.alpha).add_(self._estimate[n], alpha=self.alpha / self._estimated)
+            self._estimate, self._estimated = None, 0
 
     def _estimate_due(self) -> bool:
-        """The coming step ends an interval (or no Fisher exists yet): estimate F_new on its batch."""
-        return not self.fisher_ or (self.steps_ + 1) % self.every == 0
+        """Estimate the coming step's Fisher: every step with ``interval``; with ``last`` only when it ends
+        an interval (or no Fisher exists yet)."""
+        return self.fisher_steps == "interval" or not self.fisher_ or (self.steps_ + 1) % self.every == 0
 
     def _batch_fisher(self, batch: Batch) -> Params:
         """Empirical Fisher of one mini-batch from its per-example gradients, at the pre-step parameters.
