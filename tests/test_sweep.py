@@ -241,3 +241,34 @@ def test_engine_ray_stores_the_matrices_of_the_local_engine(tmp_path: Path) -> N
     local = {r[0]: json.loads(r[5])["matrix"] for r in _rows(tmp_path / "local.db")}
     ray = {r[0]: json.loads(r[5])["matrix"] for r in _rows(tmp_path / "ray.db")}
     assert len(local) == 6 and local == ray
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the worker process")
+def test_a_worker_killed_fails_its_run_the_others_finish_and_the_next_call_resumes(tmp_path: Path) -> None:
+    grid = _grid(tmp_path, SMALL.replace("examples = 48", "examples = 20000\nfeatures = 64").replace(
+        "mlp-8x1", "mlp-256x2").replace("[methods.ewc]\nlam = [10.0, 1000.0]\n", ""))
+    store = tmp_path / "runs.db"
+    argv = [sys.executable, "-m", "lifelong.cli", "sweep", str(grid), "--store", str(store), "--workers", "1",
+            "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    sweep = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "runs.checkpoints").glob("*/after-001.ckpt")):
+        assert sweep.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = [c for c in _children(sweep.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+    os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
+    assert sweep.wait(timeout=120) == 3
+    rows = {r[2]: (r[3], r[4]) for r in _rows(store)}
+    assert rows[0] == ("failed", "its worker process died (killed, or out of memory); the next sweep redoes it "
+                                 "from its last checkpoint") and rows[1][0] == "finished"
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert all(r[3] == "finished" for r in _rows(store))

@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +81,37 @@ class LocalEngine(Engine):
     """A pool of ``workers`` processes (spawned: no torch state is inherited through fork)."""
 
     def __init__(self, workers: int, checkpoints: str | None, keep: bool, logs: tuple[str, ...] = ()) -> None:
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_ignore_interrupts)
+        self.workers = workers
+        self.pool = self._pool()
         self.checkpoints, self.keep, self.logs = checkpoints, keep, logs
-        self.futures: set[Future[Outcome]] = set()
+        self.futures: dict[Future[Outcome], tuple[str, ProcessPoolExecutor]] = {}  # -> run id, its pool
+
+    def _pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_ignore_interrupts)
 
     def submit(self, spec: RunSpec) -> None:
-        self.futures.add(self.pool.submit(execute, spec, self.checkpoints, self.keep, self.logs))
+        future = self.pool.submit(execute, spec, self.checkpoints, self.keep, self.logs)
+        self.futures[future] = (spec.run_id, self.pool)
 
     def outcomes(self, timeout: float) -> Iterator[Outcome]:
+        """Finished outcomes; a worker that died (killed, out of memory) fails the runs it held, and a new
+        pool takes the runs still to come."""
         if not self.futures:
             time.sleep(timeout)
             return
         done, _ = wait(self.futures, timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
-            self.futures.discard(future)
-            yield future.result()
+            run_id, pool = self.futures.pop(future)
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                if pool is self.pool:  # the first of its runs to report it: later runs go to a new pool
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = self._pool()
+                yield {"run_id": run_id, "status": "failed", "result": None,
+                       "message": "its worker process died (killed, or out of memory); the next sweep redoes it "
+                                  "from its last checkpoint"}
 
     def stop(self) -> None:
         processes = list(getattr(self.pool, "_processes", {}).values())
