@@ -138,3 +138,23 @@ def test_every_image_loads_in_headless_chromium(results: list[dict[str, Any]], t
     marks = dict(re.findall(r'<img src="([^"]+)"[^>]*data-loaded="(true|false)"', dom))
     assert marks.pop("missing-on-purpose.png") == "false"
     assert len(marks) == 5 and set(marks.values()) == {"true"}, marks
+
+
+def test_report_from_a_store_holding_finished_failed_and_running_runs(store: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI path: the store's unfinished rows reach the page's "not in the figures" table, nothing else."""
+    from lifelong.store import Store
+
+    config = {"stream": "synthetic", "method": "ewc", "model": "mlp-8x1", "seed": 4}
+    with Store(store) as s:
+        s.start(config, "running-run")
+        s.start({**config, "seed": 5}, "failed-run")
+        s.fail("failed-run", "training diverged: method ewc, task 2/2")
+    before = store.read_bytes()
+    out = tmp_path / "report"
+    assert main(["report", str(store), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "not shown:" in printed and "1 running" in printed and "1 failed" in printed
+    page = (out / "index.html").read_text()
+    assert "running-run" in page and "failed-run" in page and "training diverged: method ewc, task 2/2" in page
+    assert store.read_bytes() == before

@@ -314,3 +314,19 @@ def test_a_run_held_by_a_live_process_is_not_claimed_until_it_is_gone(tmp_path: 
             assert store.claim(config, result.run_id) == "finished"
     finally:
         other.kill()
+
+
+def test_compare_counts_stale_runs_and_rerun_stale_redoes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from lifelong import store as store_module
+
+    argv = ["compare", "--stream", "synthetic", "--method", "finetune,joint", "--model", "mlp-8x1", "--epochs", "1",
+            "--quiet", "--store", str(tmp_path / "runs.db")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(store_module, "code_fingerprint", lambda: "another-code")  # as if the code changed
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("skipped") == 2 and f"2 of the 2 runs read from {tmp_path / 'runs.db'} are stale" in out
+    assert main([*argv, "--rerun-stale"]) == 0
+    assert "skipped" not in capsys.readouterr().out

@@ -317,9 +317,13 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
                                    store)
                 diverged |= outcome.get("status") == "failed"
                 results.append(outcome)
+        stale = store.stale([r["config"]["run_id"] for r in results]) if store is not None else []
     finally:
         if store is not None:
             store.close()
+    if stale:
+        print(f"\n{len(stale)} of the {len(results)} runs read from {args.store} are stale (computed by other code); "
+              "--rerun-stale redoes them")
     finished = [r for r in results if r.get("status", "finished") == "finished"]
     statistics = None
     if args.command == "compare" and finished:
