@@ -12,6 +12,7 @@ import pytest
 
 import lifelong
 from conftest import one_line_error
+from lifelong._registry import METHODS
 from lifelong.cli import main
 from lifelong.errors import CheckpointError, DataError, OptionError
 from lifelong.state import State
@@ -61,19 +62,29 @@ def _assert_same_where_known(deployed: lifelong.Result, run: lifelong.Result) ->
         assert deployed.metrics[key] == value or (np.isnan(value) and np.isnan(deployed.metrics[key])), key
 
 
-@pytest.mark.parametrize("method", ["finetune", "ewc", "si", "er", "agem", "lwf", "packnet", "progressive"])
-def test_learning_task_by_task_equals_one_run(folders: Path, method: str) -> None:
-    run = lifelong.run("files", method, "mlp-16", seed=0, stream_params={"root": str(folders)}, **TRAIN)
-    assert 0.5 < run.metrics["acc"] < 1.0  # a matrix worth comparing: learned, not perfect
-    _assert_same_where_known(_deployed(method, folders), run)
+WHOLE_STREAM = {"joint", "cumulative", "cpg", "net2net"}  # refused by init: they plan over the whole stream
+# L2 holds every parameter at its value after the last task, so in a task-incremental `run` the heads of
+# tasks not yet seen are held at their initial weights while they train, which a deployed model (that has no
+# such heads yet) cannot do: equal on some data, not on all (README, "Keep a deployed model learning").
+KNOWN_DIFFERENT = {("l2", "task")}
+SEQUENTIAL = [(name, s.value) for name in METHODS.names() if name not in WHOLE_STREAM
+              for s in sorted(METHODS.get(name).factory.scenarios, key=lambda s: s.value)
+              if (name, s.value) not in KNOWN_DIFFERENT]
 
 
-@pytest.mark.parametrize("scenario", ["domain", "class"])
-def test_the_other_scenarios_too(folders: Path, scenario: str) -> None:
+@pytest.mark.parametrize(("method", "scenario"), SEQUENTIAL, ids=[f"{m}-{s}" for m, s in SEQUENTIAL])
+def test_learning_task_by_task_equals_one_run(folders: Path, method: str, scenario: str) -> None:
     reading = {"classes": "a,b,c,d,e,f"} if scenario == "class" else {}
-    run = lifelong.run("files", "ewc", "mlp-16", seed=0, stream_params={"root": str(folders), "scenario": scenario,
+    run = lifelong.run("files", method, "mlp-16", seed=0, stream_params={"root": str(folders), "scenario": scenario,
                                                                         **reading}, **TRAIN)
-    _assert_same_where_known(_deployed("ewc", folders, scenario, **reading), run)
+    if (method, scenario) == ("finetune", "task"):
+        assert 0.5 < run.metrics["acc"] < 1.0  # a matrix worth comparing: learned, not perfect
+    _assert_same_where_known(_deployed(method, folders, scenario, **reading), run)
+
+
+def test_the_methods_the_issue_names_are_all_compared() -> None:
+    named = {"finetune", "ewc", "si", "er", "agem", "lwf", "packnet", "progressive"}
+    assert {(m, "task") for m in named} <= set(SEQUENTIAL)
 
 
 def test_the_cli_path_equals_run(folders: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
