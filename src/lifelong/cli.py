@@ -4,6 +4,7 @@
     lifelong run --stream split-mnist --scenario class --method si --seed 3 --json out.json
     lifelong run --preset configs/hw14-permuted.toml --method ewc --method.lam 100
     lifelong compare --stream permuted-mnist --tasks 10 --method finetune,joint --seeds 3 --store runs.db
+    lifelong order --stream split-mnist --scenario task --orders 4 --json order.json
     lifelong sweep grid.toml --store runs.db --workers 2          (a grid of configurations x seeds)
     lifelong report runs.db --out report/
     lifelong init --state s.ll --method ewc --model mlp-64; lifelong learn --state s.ll --task data/t1
@@ -124,8 +125,9 @@ def _parser() -> argparse.ArgumentParser:
                                      f"({DEMO_PRESET.name}: finetune, EWC, joint on permuted MNIST).",
                          epilog=_dotted_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _run_options(run)
-    compare = sub.add_parser("compare", help="several methods over several seeds: mean ± std per method",
-                             description="Like run, then a table of each method's mean ± std over seeds.",
+    compare = sub.add_parser("compare", help="several methods over several seeds: means, t intervals, paired tests",
+                             description="Like run, then per configuration n, mean ± standard error and a 95% "
+                                         "Student-t interval over seeds, and paired tests against --baseline.",
                              epilog=_dotted_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _run_options(compare)
     order = sub.add_parser("order", help="how the order of tasks moves the metrics; transfer matrix; a curriculum",
