@@ -23,6 +23,7 @@ import numpy as np
 
 from lifelong.data.files import read_npz, require_file
 from lifelong.errors import DataError, OptionError
+from lifelong.observers import Progress
 from lifelong.report.tables import matrix_table, metrics_line
 from lifelong.state import State
 from lifelong.store import check_writable
@@ -67,7 +68,7 @@ def add_deploy_parsers(sub: Any) -> None:
     predict.add_argument("--task-id", type=int, help="1-based task whose head predicts (task scenario; default the "
                                                      "last learned)")
     for command in (init, learn, evaluate, predict):
-        command.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+        command.add_argument("--quiet", action="store_true", help="no progress display")
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
@@ -81,7 +82,7 @@ def deploy_command(args: argparse.Namespace, extra: list[str], dotted: Any) -> i
     state = State.load(args.state)
     if args.command == "learn":
         check_writable(args.state, "state file")
-        result = state.learn(args.task).to_dict()
+        result = state.learn(args.task, [] if args.quiet else [Progress(label=state.config["method"])]).to_dict()
         state.save(args.state)
         _print(result)
         _write_json(args.json, result)

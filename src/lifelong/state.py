@@ -45,6 +45,7 @@ from lifelong.errors import CheckpointError, DataError, OptionError
 from lifelong.methods.base import Method
 from lifelong.metrics import AccuracyMatrix
 from lifelong.models.learner import Learner
+from lifelong.observers import Observer
 from lifelong.options import resolve
 from lifelong.result import Result
 from lifelong.resume import read_checked, write_checked
@@ -142,9 +143,10 @@ class State:
         return cls(config, [], np.zeros((1, 0)), [], [])
 
     # -- learning --------------------------------------------------------------------------------------
-    def learn(self, folder: str | Path) -> Result:
+    def learn(self, folder: str | Path, observers: Sequence[Observer] = ()) -> Result:
         """Train on one new task folder; return the state's result (R so far, metrics). The state
-        changes only when training succeeded; save it with :meth:`save`."""
+        changes only when training succeeded; save it with :meth:`save`. ``observers`` watch the
+        phase (a progress display)."""
         path = Path(folder).resolve()
         for k, task in enumerate(self.tasks):
             if Path(task["path"]) == path:
@@ -164,7 +166,9 @@ class State:
         phase = method.phases(stream)[k]
         t0 = time.perf_counter()
         try:
-            optimizer = learn_phase(k, phase, learner, method, tc, optimizer, data_order, ())
+            for o in observers:
+                o.run_started(self._run_config(stream, method), [t.name for t in stream])
+            optimizer = learn_phase(k, phase, learner, method, tc, optimizer, data_order, observers)
         except NonFinite as bad:
             raise _diverged(method, self._run_config(stream, method), phase, f"task {k + 1}", bad,
                             lambda: self.result(stream.name)) from None
