@@ -272,3 +272,18 @@ def test_a_worker_killed_fails_its_run_the_others_finish_and_the_next_call_resum
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert all(r[3] == "finished" for r in _rows(store))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install -e '.[ray]')")
+def test_an_address_where_no_ray_cluster_answers_is_one_line_and_claims_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = tmp_path / "runs.db"
+    assert main(["sweep", str(_grid(tmp_path)), "--store", str(store), "--engine", "ray", "--address",
+                 f"127.0.0.1:{port}", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith(f"lifelong: error: --address 127.0.0.1:{port}: no Ray cluster answers")
+    assert not store.exists() or _rows(store) == []

@@ -93,6 +93,7 @@ def run_sweep(
         while pending or in_flight or waiting:
             changed = False
             while pending and len(in_flight) < capacity:
+                engine = engine or make_engine()  # before a run is claimed: an engine that cannot start claims none
                 spec = pending.pop(0)
                 claim = store.claim(spec_config(spec), spec.run_id, rerun_stale=rerun_stale)
                 if claim == "finished":
@@ -100,7 +101,6 @@ def run_sweep(
                 elif claim == "taken":
                     waiting[spec.run_id] = spec
                 else:
-                    engine = engine or make_engine()
                     engine.submit(spec)
                     in_flight.add(spec.run_id)
                 changed = True

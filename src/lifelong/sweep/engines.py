@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -134,6 +135,7 @@ class RayEngine(Engine):
         ray = require_ray()
         if not ray.is_initialized():
             if address:
+                _check_reachable(address)
                 ray.init(address=address, log_to_driver=False)
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
@@ -163,6 +165,20 @@ class RayEngine(Engine):
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """A ``host:port`` that nothing answers on is one line now, not Ray's minutes of retries. (``auto`` and
+    ``ray://`` addresses are left to Ray.)"""
+    host, sep, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not sep or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            return
+    except OSError as err:
+        raise OptionError(f"--address {address}: no Ray cluster answers there ({err.strerror or err}); start one "
+                          "with `ray start --head` or give its address") from None
 
 
 def require_ray() -> Any:
