@@ -217,3 +217,15 @@ def test_init_refuses_an_existing_state(tmp_path: Path, folders: Path) -> None:
     assert state.read_bytes() == before
     with pytest.raises(CheckpointError, match="state file does not exist"):
         State.load(tmp_path / "missing.ll")
+
+
+def test_predict_on_inputs_that_do_not_fit_names_the_file(tmp_path: Path, folders: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    state, _ = _learned(tmp_path, folders)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    capsys.readouterr()
+    assert main(["predict", "--state", str(state), "--input", str(wrong), "--out", str(tmp_path / "p.csv")]) == 2
+    assert capsys.readouterr().err == (f"lifelong: error: {wrong}: inputs of shape (2,) (2 features); this model "
+                                       "takes (6,) (6)\n")
+    assert not (tmp_path / "p.csv").exists()

@@ -97,7 +97,7 @@ def deploy_command(args: argparse.Namespace, extra: list[str], dotted: Any) -> i
     check_writable(args.out, "predictions file")
     x = _inputs(Path(args.input), state.config["stream"].get("label_column", "label"))
     task = None if args.task_id is None else args.task_id - 1
-    predicted = state.predict(x, task)
+    predicted = state.predict(x, task, source=args.input)
     with Path(args.out).open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["row", "prediction"])

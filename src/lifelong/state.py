@@ -203,9 +203,10 @@ class State:
         accuracies = evaluate(learner, method, stream, self._train().eval_batch_size)
         return {task.name: float(a) for task, a in zip(stream, accuracies, strict=True)}
 
-    def predict(self, x: np.ndarray, task: int | None = None) -> np.ndarray:
+    def predict(self, x: np.ndarray, task: int | None = None, source: str = "inputs") -> np.ndarray:
         """Predicted global class ids for model inputs ``x`` (examples first, as the task folders hold them);
-        ``task`` (0-based, default the last learned) picks a task-incremental head."""
+        ``task`` (0-based, default the last learned) picks a task-incremental head; ``source`` names the
+        inputs in errors (their file)."""
         if not self.tasks:
             raise OptionError("--state: no task learned yet; learn one first (lifelong learn --task DIR)")
         k = len(self.tasks) - 1 if task is None else task
@@ -214,8 +215,8 @@ class State:
         stream = self._stream(self._learned_paths(), check=True)
         shape = tuple(self.config["input_shape"])
         if x.ndim < 2 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
-            raise DataError(f"inputs of shape {x.shape[1:]} ({int(np.prod(x.shape[1:]))} features); this model "
-                            f"takes {shape} ({int(np.prod(shape))})")
+            raise DataError(f"{source}: inputs of shape {x.shape[1:]} ({int(np.prod(x.shape[1:]))} features); this "
+                            f"model takes {shape} ({int(np.prod(shape))})")
         learner, method = self._restore(stream)[:2]
         chosen = stream[k]
         inputs = chosen.inputs(torch.as_tensor(np.ascontiguousarray(x)).reshape(len(x), *chosen.test.x.shape[1:]))
