@@ -481,3 +481,28 @@ def test_er_step_is_the_incoming_batch_plus_a_replay_drawn_before_it_is_stored()
     assert len(mixed) == 11 and mixed.task_ids[:6].tolist() == [1] * 6 and mixed.task_ids[6:].tolist() == [0] * 5
     task0 = stream[0].inputs(stream[0].train.x)
     assert bool((mixed.x[6:].unsqueeze(1) == task0.unsqueeze(0)).all(-1).any(1).all())
+
+
+def test_generative_replay_with_shins_ratio_splits_the_loss_ratio_to_one_minus_ratio(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shin et al.'s eq. 2 with their r (``ratio`` = 0.25): on the third task the current term is 0.25·CE and
+    the replayed term 0.75·L_replay, L_replay the mean over the dreams asked of both earlier tasks (task-IL:
+    through head 0 and head 1) — not r·(t−1) as with the per-task weight ``r``."""
+    learner, method, stream = _dgr_on_third_task("task", ratio=0.25, replay_batch=6)
+    monkeypatch.setattr(_vae, "sample", lambda weights, n, likelihood, rng: DREAMED[:n].clone())
+    batch = train_batch(stream[2], torch.arange(16))
+    logits = learner(batch.x, batch.task_ids)
+    previous = Learner.build("mlp-16x1", stream, 0)
+    previous.load_state_dict(method.previous_)
+    terms = []
+    for k in (0, 1):
+        ids = torch.full((6,), k)
+        with torch.no_grad():
+            labels = previous(DREAMED, ids).argmax(1)
+        terms.append(torch.nn.functional.cross_entropy(learner(DREAMED, ids), labels))
+    current = method.loss(batch, logits)
+    replayed = method.penalty(batch, logits)
+    assert current is not None and torch.isclose(current, 0.25 * torch.nn.functional.cross_entropy(logits, batch.y))
+    assert replayed is not None and torch.isclose(replayed, 0.75 * (terms[0] + terms[1]) / 2, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"ratio .* must be in \(0, 1\], got 1.5"):
+        generative.GenerativeReplay(ratio=1.5)

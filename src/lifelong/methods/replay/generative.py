@@ -32,8 +32,14 @@ class GenerativeReplay(Method):
     of arXiv 1904.07734 (the same steps under Adam, which ignores the loss's overall scale, up to
     its ε and its running averages across a task boundary).
 
+    Two mixings, both named r somewhere: ``r`` here is a weight *per earlier task* (arXiv 1904.07734's
+    reading, the default); ``ratio`` is Shin et al.'s own r of eq. 1–2, the current task's share of the
+    loss, L = ratio·L(y, ŷ) + (1 − ratio)·L_replay, with L_replay the loss over the replayed inputs of
+    every earlier task pooled. ``ratio = 1/t`` on task t equals ``r = 1`` scaled by 1/t (the same
+    steps under Adam); a fixed ``ratio`` holds the new task at one share however many came before.
+
     Generator, after the solver (eq. 1, the same mixing): a VAE (``_vae``) trained on the task's
-    data plus inputs replayed from its own previous copy, weighted 1 : r·(t−1), through
+    data plus inputs replayed from its own previous copy, weighted 1 : r·(t−1) (or ratio : 1 − ratio), through
     ``learner.fit`` for as many steps and with as large batches as the solver had (the protocol's
     budget) unless ``generator_iterations`` / ``generator_batch`` say otherwise.
     """
@@ -43,6 +49,7 @@ class GenerativeReplay(Method):
     distill: bool = False  # soft targets of the previous solver (DGR + distill) instead of its labels
     temperature: float = 2.0  # T, for distill
     r: float = 1.0  # weight of the replayed loss per earlier task
+    ratio: float | None = None  # Shin et al.'s r: the current task's share (replay 1 − ratio); None: use r
     replay_batch: int | None = None  # replayed inputs per step (None: as many as the incoming batch)
     generator_iterations: int | None = None  # VAE steps per task (None: as many as the solver took)
     generator_batch: int | None = None  # VAE batch size (None: the solver's)
@@ -59,6 +66,8 @@ class GenerativeReplay(Method):
             raise ValueError(f"unknown likelihood {self.likelihood!r}; valid: auto, {', '.join(_vae.LIKELIHOODS)}")
         if self.latent < 1:
             raise ValueError(f"latent must be at least 1, got {self.latent}")
+        if self.ratio is not None and not 0 < self.ratio <= 1:
+            raise ValueError(f"ratio (the current task's share of the loss) must be in (0, 1], got {self.ratio}")
 
     def setup(self, learner: Learner) -> None:
         self.generator_: dict[str, Tensor] = {}
@@ -84,8 +93,18 @@ class GenerativeReplay(Method):
         self._batch_size = max(self._batch_size, len(batch))
         return batch
 
+    def _replay_weight(self) -> float:
+        """The replayed term's weight: 1 − ratio (Shin et al.), or r per earlier task."""
+        return 1 - self.ratio if self.ratio is not None else self.r * len(self.earlier_tasks_)
+
+    def loss(self, batch: Batch, logits: Tensor) -> Tensor | None:
+        """With ``ratio``, once there is something to replay, the current task's term has its share."""
+        if self.ratio is None or not self.previous_:
+            return None
+        return self.ratio * self.learner.loss(logits, batch.y)
+
     def penalty(self, batch: Batch, logits: Tensor) -> Tensor | None:
-        if not self.previous_ or self.r == 0:
+        if not self.previous_ or self._replay_weight() == 0:
             return None
         n = self.replay_batch or len(batch)
         dreamed = _vae.sample(self.generator_, n, self._likelihood(), self.rng).reshape(n, *batch.x.shape[1:])
@@ -99,7 +118,7 @@ class GenerativeReplay(Method):
             loss = _distill.distillation_loss(predicted, target, self.temperature)
         else:
             loss = self.learner.loss(predicted, target.argmax(1))
-        return self.r * len(self.earlier_tasks_) * loss
+        return self._replay_weight() * loss
 
     def after_task(self, task: Task) -> None:
         self._train_generator(task)
@@ -117,10 +136,11 @@ class GenerativeReplay(Method):
             self.generator_ = _vae.init(features, self.hidden, self.latent, self.rng)
         self.generator_ = {k: v if isinstance(v, nn.Parameter) else nn.Parameter(v.detach())
                            for k, v in self.generator_.items()}
-        weight = self.r * len(self.earlier_tasks_)
+        weight = self._replay_weight()
+        share = 1.0 if self.ratio is None or not old else self.ratio
 
         def loss(b: Batch) -> Tensor:
-            value = _vae.loss(self.generator_, b.x, self._likelihood(), self.rng)
+            value = share * _vae.loss(self.generator_, b.x, self._likelihood(), self.rng)
             if old and weight:
                 dreamed = _vae.sample(old, len(b), self._likelihood(), self.rng)
                 value = value + weight * _vae.loss(self.generator_, dreamed, self._likelihood(), self.rng)
