@@ -229,3 +229,24 @@ def test_predict_on_inputs_that_do_not_fit_names_the_file(tmp_path: Path, folder
     assert capsys.readouterr().err == (f"lifelong: error: {wrong}: inputs of shape (2,) (2 features); this model "
                                        "takes (6,) (6)\n")
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_image_folders_with_a_cnn_equal_one_run(tmp_path: Path) -> None:
+    """The image path: PNG class folders, a cnn backbone (the model check at init must accept image models)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for t, (a, b) in enumerate([("cat", "dog"), ("fox", "owl"), ("elk", "emu")]):
+        for split, n in (("train", 12), ("test", 6)):
+            for label, bright in ((a, 0.3), (b, 0.7)):
+                folder = tmp_path / "images" / f"t{t + 1}" / split / label
+                folder.mkdir(parents=True)
+                for i in range(n):
+                    pixels = np.clip(rng.normal(bright, 0.25, (12, 12)) * 255, 0, 255).astype(np.uint8)
+                    Image.fromarray(pixels).save(folder / f"{i}.png")
+    root = tmp_path / "images"
+    run = lifelong.run("files", "ewc", "cnn-4-8", seed=0, stream_params={"root": str(root)}, epochs=2, batch_size=8)
+    state = State.init("ewc", "cnn-4-8", seed=0, train={"epochs": 2, "batch_size": 8})
+    for k in (1, 2, 3):
+        deployed = state.learn(root / f"t{k}")
+    _assert_same_where_known(deployed, run)

@@ -323,8 +323,10 @@ class State:
 
 
 def build_learner_check(model: str, init: str) -> None:
-    """Refuse a model name or init that cannot be built, before any data is read (a tiny stand-in stream)."""
-    build_learner(model, synthetic(tasks=1, features=4, examples=4, test_examples=4), 0, init)
+    """Refuse a model name or init that cannot be built, before any data is read: a tiny stand-in stream of
+    32×32 one-channel inputs, which an MLP reads flat and a cnn as an image."""
+    probe = synthetic(tasks=1, features=32 * 32, examples=4, test_examples=4)
+    build_learner(model, dataclasses.replace(probe, input_shape=(1, 32, 32)), 0, init)
 
 
 def _method_bytes(weights: dict[str, Any]) -> int:
