@@ -105,7 +105,7 @@ def load(path: str | Path) -> dict[str, Any]:
     require_file(p, "checkpoint does not exist", CheckpointError)
     require_memory(p, "checkpoint holds", p.stat().st_size, CheckpointError)
     try:
-        state = torch.load(p, weights_only=True)
+        state = torch.load(p, weights_only=True, map_location="cpu")
     # torch.load raises nearly anything on foreign bytes (UnicodeDecodeError, miniz RuntimeErrors, ...).
     except Exception as err:
         raise CheckpointError(f"{p}: {_unreadable(err)}") from None

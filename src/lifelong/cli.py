@@ -60,7 +60,7 @@ SHORTCUTS = {  # --flag -> (section, key)
     "tasks": ("stream", "tasks"), "scenario": ("stream", "scenario"), "examples": ("stream", "examples"),
     "epochs": ("train", "epochs"), "iterations": ("train", "iterations"), "lr": ("train", "lr"),
     "optimizer": ("train", "optimizer"), "batch_size": ("train", "batch_size"), "momentum": ("train", "momentum"),
-    "threads": ("train", "threads"),
+    "threads": ("train", "threads"), "device": ("train", "device"), "precision": ("train", "precision"),
 }
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,6 +31,20 @@ class TrainConfig:
         eval_batch_size: test examples per forward pass during evaluation.
         threads: torch intra-op threads; recorded in every result (2 threads slow 4x when the
             machine is busy, 1 thread is stable).
+        device: where the network, the data, the method's state and its buffers live: ``auto`` (CUDA
+            when present, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``. Resolved when the config is
+            made, so a result records the device it ran on; part of the run id only as ``cuda`` (a
+            CUDA run's matrix differs from the CPU's in the last digits; which GPU does not matter).
+        precision: ``fp32`` (default) or ``bf16``: the forward passes of training and evaluation in
+            bfloat16 autocast, parameters, gradients and method state in float32. Part of the run id
+            when not fp32.
+        deterministic: on CUDA, deterministic algorithms only (``torch.use_deterministic_algorithms``
+            with cuBLAS's fixed workspace): the same matrix from run to run, a little slower. The CPU
+            is deterministic anyway. Part of the run id when set.
+        input_cache_mb: memory for the inputs of the phase's training examples, prepared once
+            (scaled, permuted, rotated) instead of per batch; a phase whose prepared inputs do not
+            fit prepares each batch as it is drawn. Only speed and memory change, never a number, so
+            it is not part of the run id.
     """
 
     epochs: int = 4
@@ -42,11 +57,21 @@ class TrainConfig:
     reset_optimizer: bool = True
     eval_batch_size: int = 10000
     threads: int = 1
+    device: str = "auto"
+    precision: Literal["fp32", "bf16"] = "fp32"
+    deterministic: bool = False
+    input_cache_mb: int = 1024
 
     def __post_init__(self) -> None:
         """Refuse what cannot train (a NaN rate trains to chance and exits 0 otherwise), naming the field."""
         if self.optimizer not in ("adam", "sgd"):
             raise OptionError(f"--train.optimizer: {self.optimizer!r} is not one of adam, sgd")
+        object.__setattr__(self, "device", resolve_device(self.device))
+        if self.precision not in ("fp32", "bf16"):
+            raise OptionError(f"--train.precision: {self.precision!r} is not one of fp32, bf16")
+        cache = self.input_cache_mb
+        if isinstance(cache, bool) or not isinstance(cache, int) or cache < 0:
+            raise OptionError(f"--train.input_cache_mb: must be a whole number of at least 0, got {cache!r}")
         for name in ("epochs", "batch_size", "eval_batch_size", "threads", "iterations"):
             value = getattr(self, name)
             if value is None and name == "iterations":
@@ -59,6 +84,47 @@ class TrainConfig:
             raise OptionError(f"--train.momentum: must be in [0, 1), got {self.momentum!r}")
         if len(self.betas) != 2 or not all(_finite(b) and 0 <= b < 1 for b in self.betas):
             raise OptionError(f"--train.betas: must be two numbers in [0, 1), got {self.betas!r}")
+
+
+# Fields that change how fast a run goes, never its numbers: left out of the run id.
+RESULT_NEUTRAL = ("input_cache_mb",)
+# Fields added after run ids were first made, with the value every earlier run had: left out of the run id at
+# that value, so an earlier run keeps its id (and a sweep still finds it stored).
+NEW_FIELD_DEFAULTS = {"device": "cpu", "precision": "fp32", "deterministic": False}
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is usable, else ``cpu``; ``cpu``, ``cuda`` and ``cuda:N`` are checked.
+
+    Raises:
+        OptionError: not a device name, or CUDA asked for where there is none (one line, no traceback).
+    """
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    m = re.fullmatch(r"cuda(?::(\d+))?", device) if isinstance(device, str) else None
+    if m is None:
+        raise OptionError(f"--train.device: {device!r} is not one of auto, cpu, cuda, cuda:N")
+    if not torch.cuda.is_available():
+        raise OptionError(f"--train.device: {device} asked for, but this machine has no usable CUDA device "
+                          f"(torch {torch.__version__}, built for CUDA: {torch.version.cuda or 'no'}); "
+                          "use --device cpu or auto")
+    if m[1] is not None and int(m[1]) >= torch.cuda.device_count():
+        raise OptionError(f"--train.device: {device} asked for, but this machine has {torch.cuda.device_count()} "
+                          "CUDA device(s) (numbered from 0)")
+    return device
+
+
+def identity(train: dict[str, Any]) -> dict[str, Any]:
+    """The training settings that decide a run's numbers, as the run id hashes them: result-neutral fields out,
+    new fields at their earlier value out, and the device as its kind (``cuda:1`` computes what ``cuda`` does)."""
+    out = {k: v for k, v in train.items() if k not in RESULT_NEUTRAL}
+    if isinstance(out.get("device"), str):
+        out["device"] = out["device"].split(":")[0]
+    return {k: v for k, v in out.items() if not (k in NEW_FIELD_DEFAULTS and v == NEW_FIELD_DEFAULTS[k])}
 
 
 def _finite(value: object) -> bool:
@@ -84,5 +150,6 @@ class RunConfig:
     @property
     def run_id(self) -> str:
         """Hash of the canonical JSON of the fully resolved config."""
-        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        settings = self.to_dict()
+        text = json.dumps({**settings, "train": identity(settings["train"])}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -28,7 +28,7 @@ from lifelong.report.tables import matrix_table, metrics_line
 from lifelong.state import State
 from lifelong.store import check_writable
 
-TRAIN_SHORTCUTS = ("epochs", "iterations", "lr", "optimizer", "batch_size", "momentum", "threads")
+TRAIN_SHORTCUTS = ("epochs", "iterations", "lr", "optimizer", "batch_size", "momentum", "threads", "device")
 
 
 def add_deploy_parsers(sub: Any) -> None:

@@ -140,7 +140,7 @@ def read_checked(path: Path, magic: bytes, what: str) -> dict[str, Any]:
         raise CheckpointError(f"{path}: {what.removeprefix('lifelong ')} is corrupt (checksum mismatch: truncated or "
                               "altered)")
     try:
-        state = torch.load(io.BytesIO(payload), weights_only=True)
+        state = torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
     except Exception as err:  # the checksum held, so this is not damage but foreign content
         raise CheckpointError(f"{path}: holds what the weights-only loader refuses ({one_line(err)})") from None
     if not isinstance(state, dict):

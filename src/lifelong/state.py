@@ -40,6 +40,7 @@ import torch
 from lifelong.api import DEFAULT_MODEL, build_learner, build_method, train_config
 from lifelong.config import RunConfig, TrainConfig
 from lifelong.data.files import path_kind
+from lifelong.device import stream_on
 from lifelong.environment import describe_environment
 from lifelong.errors import CheckpointError, DataError, OptionError
 from lifelong.methods.base import Method
@@ -137,8 +138,9 @@ class State:
                               "from the first task on")
         tc = train_config("files", dict(train or {}))
         build_learner_check(model, init)
+        asked = {"device": str((train or {}).get("device", "auto"))}  # re-resolved wherever the state is loaded
         config = {"format": FORMAT, "method": method, "method_params": built.hyperparameters(), "model": model,
-                  "init": init, "scenario": kind.value, "seed": seed, "train": dataclasses.asdict(tc),
+                  "init": init, "scenario": kind.value, "seed": seed, "train": {**dataclasses.asdict(tc), **asked},
                   "stream": {k: list(v) if isinstance(v, tuple) else v for k, v in reading.items()}}
         return cls(config, [], np.zeros((1, 0)), [], [])
 
@@ -219,15 +221,16 @@ class State:
                             f"model takes {shape} ({int(np.prod(shape))})")
         learner, method = self._restore(stream)[:2]
         chosen = stream[k]
-        inputs = chosen.inputs(torch.as_tensor(np.ascontiguousarray(x)).reshape(len(x), *chosen.test.x.shape[1:]))
-        ids = torch.full((len(x),), k, dtype=torch.long)
+        stored = torch.as_tensor(np.ascontiguousarray(x)).reshape(len(x), *chosen.test.x.shape[1:])
+        inputs = chosen.inputs(stored.to(chosen.test.x.device))
+        ids = torch.full((len(x),), k, dtype=torch.long, device=inputs.device)
         learner.eval()
         with torch.no_grad():
             predicted = method.predict(inputs, ids)
             if predicted is None:
                 predicted = learner(inputs, ids).argmax(1)
         classes = np.asarray(chosen.classes if self.config["scenario"] != "class" else range(stream.n_classes))
-        return np.asarray(classes[predicted.numpy()])
+        return np.asarray(classes[predicted.cpu().numpy()])
 
     def result(self, name: str = "deployed") -> Result:
         """The state as a run's result: R (NaN where not measured), metrics, costs, configuration."""
@@ -288,15 +291,16 @@ class State:
             if check and folder_checksum(path) != task["checksum"]:
                 raise DataError(f"{path}: changed since it was learned as task {k + 1} (its files' checksum differs)")
         reading = dict(self.config["stream"])
-        return task_folders_stream(
+        stream = task_folders_stream(
             paths, Scenario.parse(self.config["scenario"]), label_column=reading.get("label_column", "label"),
             size=_parse_size(reading.get("image_size", "")), channels=reading.get("channels", "auto"),
             declared=_declared(tuple(reading.get("classes", ()))), holdout=reading.get("holdout", 0.0),
             seed=self.config["seed"], name="deployed")
+        return stream_on(stream, torch.device(self._train().device))
 
     def _build(self, stream: Stream) -> tuple[Learner, Method]:
         c = self.config
-        learner = build_learner(c["model"], stream, c["seed"], c["init"])
+        learner = build_learner(c["model"], stream, c["seed"], c["init"]).to(self._train().device)
         method = build_method(c["method"], c["method_params"])
         method.attach(learner, c["seed"], stream.scenario)
         return learner, method
@@ -314,6 +318,8 @@ class State:
         return learner, method, data_order, optimizer
 
     def _train(self) -> TrainConfig:
+        """The training settings; the device as asked for at ``init`` (``auto`` by default), resolved on the
+        machine that loads the state."""
         return TrainConfig(**{**self.config["train"], "betas": tuple(self.config["train"]["betas"])})
 
     def _run_config(self, stream: Stream, method: Method) -> RunConfig:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
+from lifelong.config import identity
 from lifelong.errors import OptionError
 
 METRICS = ("acc", "bwt", "fwt", "forgetting", "seconds")  # "seconds" is a result's total_seconds
@@ -138,6 +139,8 @@ def configuration_key(result: Mapping[str, Any]) -> str:
     """The identity of a result's configuration: a hash of its config without seed and run id (and without
     the stream's own seed where the run's seed filled it, as ``compare --seeds`` and sweeps do)."""
     config = {k: v for k, v in _unseeded(result["config"]).items() if k not in ("seed", "run_id")}
+    if isinstance(config.get("train"), dict):  # as the run id sees training: speed-only settings left out
+        config["train"] = identity(config["train"])
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

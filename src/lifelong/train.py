@@ -9,12 +9,14 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import torch
 
 from lifelong.config import RunConfig, TrainConfig
+from lifelong.device import TestSets, autocast, describe_device, determinism, prepared, stream_on, tensors_on
 from lifelong.environment import describe_environment
 from lifelong.errors import CheckpointError, DivergedError, LifelongError, one_line
 from lifelong.methods.base import Method, Phase
@@ -50,10 +52,23 @@ def train(
     """
     method.validate()
     tc = config.train
+    with determinism(tc):
+        return _train(stream, method, learner, config, observers, checkpoints)
+
+
+def _train(
+    stream: Stream, method: Method, learner: Learner, config: RunConfig, observers: Sequence[Observer],
+    checkpoints: RunCheckpoints | None,
+) -> Result:
+    tc = config.train
     torch.set_num_threads(tc.threads)
     torch.manual_seed(config.seed)
     data_order = torch.Generator().manual_seed(config.seed)
     started = time.perf_counter()
+    device = torch.device(tc.device)
+    learner.to(device)
+    stream = stream_on(stream, device)
+    test_sets = TestSets(tc.input_cache_mb)
     method.attach(learner, config.seed, stream.scenario)
     phases = method.phases(stream)
     for o in observers:
@@ -77,11 +92,11 @@ def train(
                                 (0, *(p.task.id + 1 for p in phases))[:len(rows)], tuple(t.name for t in stream))
         return Result({**config.to_dict(), "run_id": config.run_id, "stream_params": stream.params}, matrix, seconds,
                       time.perf_counter() - started, sizes, state_bytes(method), peak_rss_mb(),
-                      describe_environment(tc.threads), plain_state(method))
+                      {**describe_environment(tc.threads), **describe_device(tc.device)}, plain_state(method))
 
     try:
         if not rows:
-            rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
+            rows.append(evaluate(learner, method, stream, tc.eval_batch_size, test_sets, tc))
             sizes.append(parameter_counts(learner))
             for o in observers:
                 o.initial_row(rows[0])
@@ -94,7 +109,7 @@ def train(
             except NonFinite as bad:
                 raise _diverged(method, config, phase, f"task {i + 1}/{len(phases)}", bad, result) from None
             seconds.append(time.perf_counter() - t0)
-            rows.append(evaluate(learner, method, stream, tc.eval_batch_size))
+            rows.append(evaluate(learner, method, stream, tc.eval_batch_size, test_sets, tc))
             sizes.append(parameter_counts(learner))
             for o in observers:
                 o.phase_finished(i, rows[-1], seconds[-1])
@@ -124,6 +139,37 @@ class NonFinite(Exception):
         self.step, self.what = step, what
 
 
+class LossWatch:
+    """Finds a phase's first non-finite loss. On the CPU every step is checked as it happens (the check is
+    free there, and the message can say whether the previous update overflowed); on an accelerator a read
+    would make the host wait for the device at every step, so the first bad step and its loss are kept on
+    the device and read every ``ACCELERATOR_CHECK_EVERY`` steps and at the end of the phase."""
+
+    ACCELERATOR_CHECK_EVERY = 64
+
+    def __init__(self, device: torch.device) -> None:
+        self.immediate = device.type == "cpu"
+        self.first_bad = torch.full((), -1, dtype=torch.long, device=device)
+        self.bad_loss = torch.zeros((), device=device)
+
+    def check(self, step: int, loss: torch.Tensor, learner: Learner) -> None:
+        if self.immediate:
+            if not torch.isfinite(loss):
+                overflowed = "" if _finite_parameters(learner) else \
+                    " because the parameters are no longer finite (the previous update overflowed)"
+                raise NonFinite(step, f"the loss is {float(loss)}{overflowed}")
+            return
+        new = (self.first_bad < 0) & ~torch.isfinite(loss)
+        self.first_bad = torch.where(new, step, self.first_bad)
+        self.bad_loss = torch.where(new, loss.float(), self.bad_loss)
+        if (step + 1) % self.ACCELERATOR_CHECK_EVERY == 0:
+            self.finish(learner)
+
+    def finish(self, learner: Learner) -> None:
+        if not self.immediate and int(self.first_bad) >= 0:
+            raise NonFinite(int(self.first_bad), f"the loss is {float(self.bad_loss)}")
+
+
 def learn_phase(
     index: int, phase: Phase, learner: Learner, method: Method, tc: TrainConfig,
     optimizer: torch.optim.Optimizer | None, data_order: torch.Generator, observers: Sequence[Observer],
@@ -136,6 +182,7 @@ def learn_phase(
     """
     for task in phase.tasks:
         learner.begin_task(task)
+    pool = prepared(phase.tasks, tc.input_cache_mb)
     method.before_task(phase.task)
     params = list(method.parameters(learner))
     if optimizer is None or tc.reset_optimizer or not _same_params(optimizer, params):
@@ -143,20 +190,19 @@ def learn_phase(
     for o in observers:
         o.phase_started(index, phase.task.name, _phase_steps(phase, tc))
     learner.train()
+    watch = LossWatch(torch.device(tc.device))
     step = -1
-    for step, batch in enumerate(_phase_batches(phase, tc, data_order)):
+    for step, batch in enumerate(_phase_batches(pool, tc, data_order)):
         batch = method.batch(batch)
-        logits = learner(batch.x, batch.task_ids)
-        loss = method.loss(batch, logits)
-        if loss is None:
-            loss = learner.loss(logits, batch.y)
-        extra = method.penalty(batch, logits)
-        if extra is not None:
-            loss = loss + extra
-        if not torch.isfinite(loss.detach()):
-            overflowed = "" if _finite_parameters(learner) else \
-                " because the parameters are no longer finite (the previous update overflowed)"
-            raise NonFinite(step, f"the loss is {float(loss.detach())}{overflowed}")
+        with autocast(tc):
+            logits = learner(batch.x, batch.task_ids)
+            loss = method.loss(batch, logits)
+            if loss is None:
+                loss = learner.loss(logits, batch.y)
+            extra = method.penalty(batch, logits)
+            if extra is not None:
+                loss = loss + extra
+        watch.check(step, loss.detach(), learner)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         method.after_backward(batch)
@@ -164,6 +210,7 @@ def learn_phase(
         method.after_step()
         for o in observers:
             o.step(step, loss.detach())
+    watch.finish(learner)
     if not _finite_parameters(learner):
         raise NonFinite(step, "the parameters are no longer finite (a non-finite gradient or update)")
     method.after_task(phase.task)
@@ -243,7 +290,7 @@ def restore_training_state(
             new = {n: p for n, p in learner.named_parameters() if n not in saved["learner"]}
             state = _with_new_parameters(_replaced(state, TASK_RECORD, getattr(learner.head, TASK_RECORD, None)),
                                          method.state_dict(), new, {n for n, _ in learner.named_parameters()})
-        method.load_state_dict(state)
+        method.load_state_dict(tensors_on(state, next(learner.parameters()).device))
         weights = {k: v for k, v in saved["learner"].items() if not (new_task and k.endswith(TASK_RECORD))}
         missing, unexpected = learner.load_state_dict(weights, strict=False)
         fresh = [k for k in missing if not (new_task and (k.endswith(TASK_RECORD) or k.startswith("head.heads.")))]
@@ -301,28 +348,39 @@ def _with_new_parameters(state: Any, fresh: Any, new: dict[str, torch.nn.Paramet
 
 
 def _finite_parameters(learner: Learner) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in learner.parameters())
+    """One read from the device for all parameters."""
+    return bool(torch.stack([torch.isfinite(p).all() for p in learner.parameters()]).all())
 
 
 @torch.no_grad()
-def evaluate(learner: Learner, method: Method, stream: Iterable[Task], batch_size: int) -> np.ndarray:
+def evaluate(
+    learner: Learner, method: Method, stream: Iterable[Task], batch_size: int, test_sets: TestSets | None = None,
+    tc: TrainConfig | None = None,
+) -> np.ndarray:
     """Accuracy on every task's whole test set (chunks of ``batch_size``), in eval mode; ``stream`` is a
-    stream or any of its tasks (a deployed model evaluates one new task before learning it)."""
+    stream or any of its tasks (a deployed model evaluates one new task before learning it).
+
+    ``test_sets`` keeps each test set prepared from row to row; counts stay on the device until the row is
+    done (one read per row); ``tc`` gives the precision of the forward passes.
+    """
     was_training = learner.training
     learner.eval()
-    accuracies = []
+    prepare = test_sets if test_sets is not None else eval_batch
+    correct, sizes = [], []
     for task in stream:
-        full = eval_batch(task)
-        correct = 0
+        full = prepare(task)
+        count = torch.zeros((), dtype=torch.long, device=full.y.device)
         for start in range(0, len(full), batch_size):
             x, y, ids = (t[start:start + batch_size] for t in (full.x, full.y, full.task_ids))
-            predicted = method.predict(x, ids)
-            if predicted is None:
-                predicted = learner(x, ids).argmax(1)
-            correct += int((predicted == y).sum())
-        accuracies.append(correct / len(full))
+            with autocast(tc) if tc is not None else nullcontext():
+                predicted = method.predict(x, ids)
+                if predicted is None:
+                    predicted = learner(x, ids).argmax(1)
+            count += (predicted == y).sum()
+        correct.append(count)
+        sizes.append(len(full))
     learner.train(was_training)
-    return np.asarray(accuracies)
+    return torch.stack(correct).cpu().numpy() / np.asarray(sizes)
 
 
 def _phase_steps(phase: Phase, tc: TrainConfig) -> int:
@@ -331,10 +389,10 @@ def _phase_steps(phase: Phase, tc: TrainConfig) -> int:
     return tc.epochs * steps_per_epoch(phase.tasks, tc.batch_size)
 
 
-def _phase_batches(phase: Phase, tc: TrainConfig, generator: torch.Generator) -> Iterator[Batch]:
+def _phase_batches(tasks: Sequence[Task], tc: TrainConfig, generator: torch.Generator) -> Iterator[Batch]:
     if tc.iterations is not None:
-        return batches(phase.tasks, tc.batch_size, generator, iterations=tc.iterations * len(phase.tasks))
-    return batches(phase.tasks, tc.batch_size, generator, epochs=tc.epochs)
+        return batches(tasks, tc.batch_size, generator, iterations=tc.iterations * len(tasks))
+    return batches(tasks, tc.batch_size, generator, epochs=tc.epochs)
 
 
 def _same_params(optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> bool:

@@ -15,15 +15,16 @@ import lifelong
 from lifelong.config import RunConfig, TrainConfig
 from lifelong.errors import OptionError
 from lifelong.methods.base import Method, ScenarioError
-from lifelong.methods.expansion import CPG, ExpertGate, Net2Net, PackNet, Progressive, net2wider
+from lifelong.methods.expansion import CPG, ExpertGate, Net2Net, PackNet, Progressive, expert_gate, net2wider
 from lifelong.methods.expansion._common import add_units, linears, mlp_of
+from lifelong.methods.expansion.progressive import Columns, LateralAdapter
 from lifelong.models.heads import build_head
 from lifelong.models.learner import Learner
 from lifelong.observers import Observer
 from lifelong.result import Result
 from lifelong.streams.scenario import Scenario, targets_for
 from lifelong.streams.stream import Stream
-from lifelong.streams.task import Split, Task, eval_batch
+from lifelong.streams.task import Split, Task, eval_batch, train_batch
 from lifelong.train import train
 
 TRAIN = TrainConfig(epochs=5, batch_size=16, optimizer="sgd", lr=0.1)
@@ -54,8 +55,8 @@ def _run(stream: Stream, method: Method, probe: Callable[[Learner], Any] | None 
 
 
 @pytest.mark.parametrize("scenario", ["task", "domain"])
-@pytest.mark.parametrize("make", [Progressive, lambda: PackNet(prune=0.6), lambda: CPG(goal=0.9)],
-                         ids=["progressive", "packnet", "cpg"])
+@pytest.mark.parametrize("make", [Progressive, lambda: Progressive(adapters=True), lambda: PackNet(prune=0.6),
+                                  lambda: CPG(goal=0.9)], ids=["progressive", "progressive-adapters", "packnet", "cpg"])
 def test_old_tasks_outputs_are_bit_identical_after_new_tasks(make: Callable[[], Method], scenario: str) -> None:
     stream = _stream(scenario)
     first = eval_batch(stream[0])
@@ -74,6 +75,38 @@ def test_progressive_adds_a_column_with_laterals_per_task() -> None:
     assert totals[2] - totals[1] == column + 16 * 16  # + one lateral block from column 1 into layer 2
     assert totals[3] - totals[2] == column + 2 * 16 * 16  # + laterals from columns 1 and 2
     assert method.column_of_task_ == {0: 0, 1: 1, 2: 2}
+
+
+@pytest.mark.parametrize(("width", "projected"), [(4, 4), (None, 16)], ids=["width-4", "default-width"])
+def test_progressive_adapters_grow_by_eq_2s_parameter_count(width: int | None, projected: int) -> None:
+    method = Progressive(adapters=True, adapter_width=width)
+    _, result, _ = _run(_stream("task"), method)
+    totals = [p["total"] for p in result.parameters]
+    column = 8 * 16 + 16 + 16 * 16 + 16
+    # into layer 2 of column k: α, V (k · 16 -> projected units), U (projected -> 16 units), no biases
+    assert totals[2] - totals[1] == column + 1 + 16 * projected + projected * 16
+    assert totals[3] - totals[2] == column + 1 + 2 * 16 * projected + projected * 16
+    assert result.matrix.values[3, 2] > 0.9  # the last column learned its task
+
+
+def test_progressive_adapter_follows_eq_2_on_a_hand_built_two_column_network() -> None:
+    """h_2^(2) = relu(W_2^(2) h_1^(2) + b_2^(2) + U relu(V α h_1^(1))), every weight set by hand, x = (1, 2)."""
+    net = Columns([nn.Linear(2, 2), nn.Linear(2, 2)])
+    net.add_column(torch.Generator().manual_seed(0), adapters=True, adapter_width=2)
+    adapter = net.laterals[1][0]
+    assert isinstance(adapter, LateralAdapter)
+    first, second = net.columns
+    with torch.no_grad():
+        for layer in (*first, *second):
+            layer.bias.zero_()
+        first[0].weight.copy_(torch.eye(2))  # h_1^(1) = relu(1, 2) = (1, 2)
+        second[0].weight.copy_(torch.tensor([[1.0, 1.0], [-1.0, 0.0]]))  # h_1^(2) = relu(3, -1) = (3, 0)
+        second[1].weight.copy_(torch.eye(2))
+        second[1].bias.copy_(torch.tensor([0.0, 2.0]))  # W_2^(2) h_1^(2) + b = (3, 2)
+        adapter.alpha.fill_(0.5)  # α h_1^(1) = (0.5, 1)
+        adapter.project.weight.copy_(torch.tensor([[1.0, 1.0], [1.0, -1.0]]))  # V: (1.5, -0.5), relu: (1.5, 0)
+        adapter.combine.weight.copy_(torch.tensor([[2.0, 3.0], [-1.0, 1.0]]))  # U: (3, -1.5)
+    assert torch.equal(net.hidden(torch.tensor([[1.0, 2.0]]), 1), torch.tensor([[6.0, 0.5]]))  # relu(3 + 3, 2 - 1.5)
 
 
 @pytest.mark.parametrize("init", ["default", "trunc-normal-0.1"])
@@ -215,6 +248,81 @@ def test_expert_gate_starts_a_new_expert_from_the_most_related_one() -> None:
     assert method.related_ == [-1, 0, 0]
     rel = method.relatedness_[2]
     assert rel[0] > rel[1]  # eq. 2: task 1's gate reconstructs task 0's inputs badly
+
+
+def _three_tasks_third_like_first() -> Stream:
+    stream = _two_domains("task")
+    return Stream(stream.name, (*stream.tasks, Task(2, "half-0 again", stream[0].train, stream[0].test, (0, 1))),
+                  stream.scenario, stream.input_shape)
+
+
+@pytest.mark.parametrize(("threshold", "when_related", "lwf"), [(0.85, True, [False, False, True]),
+                                                                 (0.75, True, [False, True, True]),
+                                                                 (0.85, False, [False, False, False])])
+def test_expert_gate_relatedness_from_fixed_errors_chooses_lwf_or_finetuning(
+        threshold: float, when_related: bool, lwf: list[bool], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gates 0, 1, 2 reconstruct every input with errors 0.132, 0.11, 0.1. Eq. 2, Rel = 1 − (Er_k − Er_a) / Er_a:
+    task 1: 1 − (0.132 − 0.11) / 0.11 = 0.8; task 2: 1 − (0.132 − 0.1) / 0.1 = 0.68 and 1 − (0.11 − 0.1) / 0.1 = 0.9,
+    so task 2 starts from expert 1; LwF where the best Rel is above the threshold."""
+    errors = iter([0.132, 0.11, 0.1])
+
+    class FixedError(expert_gate.Autoencoder):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.value = next(errors)
+
+        def error(self, x: torch.Tensor) -> torch.Tensor:
+            return self.encoder.weight.sum() * 0 + torch.full((len(x),), self.value)  # trainable, constant
+
+    monkeypatch.setattr(expert_gate, "Autoencoder", FixedError)
+    method = ExpertGate(code=4, ae_epochs=1, lwf_when_related=when_related, relatedness_threshold=threshold)
+    _run(_three_tasks_third_like_first(), method)
+    assert method.relatedness_ == [[], pytest.approx([0.8]), pytest.approx([0.68, 0.9])]
+    assert method.related_ == [-1, 0, 1]
+    assert method.trained_with_lwf_ == lwf
+
+
+def test_expert_gate_lwf_loss_is_task_loss_plus_lambda_distillation_by_hand() -> None:
+    """Under LwF the new expert's loss is CE(new task) + λ_o · T² · mean −Σ_c p_old,c log q_new,c at temperature T,
+    both through the related task's output layer, which gets no gradient (held fixed)."""
+    two = _two_domains("task")
+    stream = Stream(two.name, (two[0], Task(1, "half-0 again", two[0].train, two[0].test, (0, 1))), two.scenario,
+                    two.input_shape)
+    learner = Learner.build("mlp-16x1", stream, 0)
+    lam, temperature = 0.5, 3.0
+    method = ExpertGate(code=4, ae_epochs=40, batch_size=32, ae_lr=1e-2, relatedness_threshold=0.5, lwf_lam=lam,
+                        lwf_temperature=temperature)
+    method.attach(learner, 0, stream.scenario)
+    for task in stream:
+        method.before_task(task)
+        if task.id == 0:
+            method.after_task(task)
+    assert method.related_ == [-1, 0] and method.trained_with_lwf_ == [False, True]
+    old, new = method.bank.experts
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # the new expert has moved away from the related one it was copied from
+        for p in new.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=g))
+    batch = train_batch(stream[1], torch.arange(3))
+    logits = learner(batch.x, batch.task_ids)
+    penalty = method.penalty(batch, logits)
+    assert penalty is not None
+    loss = learner.loss(logits, batch.y) + penalty  # what the loop minimises
+
+    z_new = learner.head.heads[0](new(batch.x)) / temperature  # the related task's (task 0's) outputs
+    z_old = learner.head.heads[0](old(batch.x)) / temperature
+    p_old = z_old.exp() / z_old.exp().sum(1, keepdim=True)
+    log_q_new = z_new - z_new.exp().sum(1, keepdim=True).log()
+    distillation = temperature**2 * -(p_old * log_q_new).sum(1).mean()
+    z = learner.head.heads[1](new(batch.x))
+    cross_entropy = (z.exp().sum(1).log() - z[torch.arange(3), batch.y]).mean()
+    assert torch.allclose(loss, cross_entropy + lam * distillation, rtol=0, atol=1e-6)
+    assert float(distillation.detach()) > 0.1  # not a vanishing term
+
+    learner.zero_grad(set_to_none=True)
+    loss.backward()
+    assert learner.head.heads[0].weight.grad is None and all(p.grad is None for p in old.parameters())
+    assert all(p.grad is not None for p in new.parameters())
 
 
 def test_cpg_grows_when_the_goal_is_missed_and_stays_unforgetting() -> None:

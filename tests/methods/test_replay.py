@@ -349,7 +349,7 @@ def test_vae_learns_to_generate_the_data() -> None:
     generator = torch.Generator().manual_seed(0)
     centre = torch.tensor([0.9, 0.1, 0.8, 0.2])
     data = (centre + 0.02 * torch.randn(256, 4, generator=generator)).clamp(0, 1)
-    weights = _vae.init(4, (32,), 2, generator)
+    weights = _vae.init(4, (32,), 2, generator, torch.device("cpu"))
     optimizer = torch.optim.Adam(list(weights.values()), lr=1e-2)
     for _ in range(300):
         loss = _vae.loss(weights, data, "bernoulli", generator)

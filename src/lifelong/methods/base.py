@@ -83,6 +83,11 @@ class Method:
         self.rng = torch.Generator().manual_seed(seed + 7919)
         self.setup(learner)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the learner's parameters are (the run's device): the method creates its state there."""
+        return next(self.learner.parameters()).device
+
     def validate(self) -> None:
         """Refuse numbers no method can train with, before any training: every numeric hyperparameter
         must be finite and at least 0 (no method here takes a negative one), and those in ``positive``

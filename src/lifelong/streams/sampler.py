@@ -25,20 +25,24 @@ def batches(
     epochs: int | None = None,
     iterations: int | None = None,
 ) -> Iterator[Batch]:
-    """Shuffled batches over the pooled training examples of ``tasks``.
+    """Shuffled batches over the pooled training examples of ``tasks``, on the device of their data.
+
+    The order is drawn on the CPU by ``generator`` (a CPU generator), so every device sees the same batches.
 
     Either ``epochs`` full passes (the last batch of a pass may be smaller) or exactly ``iterations``
     batches (reshuffling at each pass, as in iteration-based protocols).
     """
     if (epochs is None) == (iterations is None):
         raise ValueError("give exactly one of epochs or iterations")
-    sizes = torch.tensor([len(t.train) for t in tasks])
+    sizes = torch.tensor([len(t.train) for t in tasks], device="cpu")
     offsets = torch.cumsum(sizes, 0)
     total = int(offsets[-1])
     remaining = iterations if iterations is not None else None
     passes = 0
     while (epochs is not None and passes < epochs) or (remaining is not None and remaining > 0):
-        order = torch.randperm(total, generator=generator)
+        order = torch.randperm(total, generator=generator, device="cpu")
+        if len(tasks) == 1:  # one copy to the data's device per pass, not one per batch
+            order = order.to(tasks[0].train.y.device)
         for start in range(0, total, batch_size):
             if remaining is not None:
                 if remaining == 0:

@@ -113,11 +113,14 @@ class Batch:
 
 
 def train_batch(task: Task, index: torch.Tensor) -> Batch:
-    """The task's training examples at ``index``, prepared for the model."""
+    """The task's training examples at ``index`` (on any device), prepared for the model, on the data's device."""
+    device = task.train.y.device
+    index = index.to(device)
     return Batch(task.inputs(task.train.x[index]), task.train.y[index],
-                 torch.full((len(index),), task.id, dtype=torch.long))
+                 torch.full((len(index),), task.id, dtype=torch.long, device=device))
 
 
 def eval_batch(task: Task) -> Batch:
     """The task's whole test set, prepared for the model."""
-    return Batch(task.inputs(task.test.x), task.test.y, torch.full((len(task.test),), task.id, dtype=torch.long))
+    return Batch(task.inputs(task.test.x), task.test.y,
+                 torch.full((len(task.test),), task.id, dtype=torch.long, device=task.test.y.device))

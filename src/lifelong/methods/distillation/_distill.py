@@ -47,7 +47,7 @@ def previous_logits(learner: Learner, previous: dict[str, Tensor], x: Tensor, ta
     logits: Tensor = functional_call(learner, previous, (x, task_ids))
     if old_classes is None:
         return logits
-    closed = torch.ones(logits.shape[1], dtype=torch.bool)
+    closed = torch.ones(logits.shape[1], dtype=torch.bool, device=logits.device)
     closed[old_classes] = False
     return logits.masked_fill(closed, MASKED)
 

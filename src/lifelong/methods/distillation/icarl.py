@@ -43,9 +43,9 @@ class ICaRL(Method):
     def setup(self, learner: Learner) -> None:
         self.exemplars_ = _buffer.empty()
         self.previous_: dict[str, Tensor] = {}
-        self.earlier_classes_ = torch.zeros(0, dtype=torch.long)
-        self.means_ = torch.zeros(0)
-        self.mean_classes_ = torch.zeros(0, dtype=torch.long)
+        self.earlier_classes_ = torch.zeros(0, dtype=torch.long, device=self.device)
+        self.means_ = torch.zeros(0, device=self.device)
+        self.mean_classes_ = torch.zeros(0, dtype=torch.long, device=self.device)
         self._ratio = 0.0
 
     def before_task(self, task: Task) -> None:
@@ -64,14 +64,14 @@ class ICaRL(Method):
         return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(1).mean()
 
     def after_task(self, task: Task) -> None:
-        new_classes = torch.tensor(task.classes)
+        new_classes = torch.tensor(task.classes, device=self.device)
         seen = len(self.earlier_classes_) + len(new_classes)
         per_class = self.memory // seen
         _buffer.trim_groups(self.exemplars_, per_class)
         for c in task.classes:
             candidates = torch.nonzero(task.train.y == c).squeeze(1)
             chosen = candidates[herding(self._features(train_batch(task, candidates).x), per_class)]
-            _buffer.append(self.exemplars_, train_batch(task, chosen), torch.full((len(chosen),), c))
+            _buffer.append(self.exemplars_, train_batch(task, chosen), torch.full((len(chosen),), c, device="cpu"))
         self.mean_classes_, self.means_ = self._class_means()
         self.previous_ = _distill.snapshot(self.learner)
         self.earlier_classes_ = torch.cat([self.earlier_classes_, new_classes])
@@ -97,7 +97,7 @@ class ICaRL(Method):
         for c, rows in _buffer.groups(self.exemplars_):
             classes.append(c)
             means.append(F.normalize(features[rows].mean(0), dim=0))
-        return torch.tensor(classes), torch.stack(means)
+        return torch.tensor(classes, device=features.device), torch.stack(means)
 
 
 def herding(features: Tensor, m: int) -> Tensor:
@@ -113,9 +113,9 @@ def herding(features: Tensor, m: int) -> Tensor:
     mu_dot = features @ mu
     sq = (features * features).sum(1)
     s = torch.zeros_like(mu)
-    s_dot = torch.zeros(n, dtype=features.dtype)  # φ(x)·S for every row
-    taken = torch.zeros(n, dtype=torch.bool)
-    chosen = torch.empty(m, dtype=torch.long)
+    s_dot = torch.zeros(n, dtype=features.dtype, device=features.device)  # φ(x)·S for every row
+    taken = torch.zeros(n, dtype=torch.bool, device=features.device)
+    chosen = torch.empty(m, dtype=torch.long, device=features.device)
     for k in range(1, m + 1):
         score = (sq + 2 * s_dot + (s * s).sum()) / k**2 - 2 * (mu_dot + mu @ s) / k
         i = int(score.masked_fill(taken, torch.inf).argmin())

@@ -39,8 +39,8 @@ class LwF(Method):
 
     def setup(self, learner: Learner) -> None:
         self.previous_: dict[str, Tensor] = {}
-        self.earlier_tasks_ = torch.zeros(0, dtype=torch.long)
-        self.earlier_classes_ = torch.zeros(0, dtype=torch.long)
+        self.earlier_tasks_ = torch.zeros(0, dtype=torch.long, device=self.device)
+        self.earlier_classes_ = torch.zeros(0, dtype=torch.long, device=self.device)
 
     def penalty(self, batch: Batch, logits: Tensor) -> Tensor | None:
         if not self.previous_ or self.lam == 0:
@@ -55,5 +55,5 @@ class LwF(Method):
 
     def after_task(self, task: Task) -> None:
         self.previous_ = _distill.snapshot(self.learner)
-        self.earlier_tasks_ = torch.cat([self.earlier_tasks_, torch.tensor([task.id])])
-        self.earlier_classes_ = torch.cat([self.earlier_classes_, torch.tensor(task.classes)])
+        self.earlier_tasks_ = torch.cat([self.earlier_tasks_, torch.tensor([task.id], device=self.device)])
+        self.earlier_classes_ = torch.cat([self.earlier_classes_, torch.tensor(task.classes, device=self.device)])

@@ -55,13 +55,14 @@ def frozen_copy(module: nn.Module) -> nn.Module:
 
 
 def new_linear(in_features: int, out_features: int, rng: torch.Generator, bias: bool = True,
-               init: str = "default") -> nn.Linear:
-    """A linear layer drawn by the run's ``init`` scheme from ``rng`` (the global generator untouched)."""
-    layer = nn.utils.skip_init(nn.Linear, in_features, out_features, bias=bias)
+               init: str = "default", *, device: torch.device | str) -> nn.Linear:
+    """A linear layer drawn by the run's ``init`` scheme from ``rng`` (the global generator untouched), on
+    ``device``: drawn on the CPU, where ``rng`` is, so every device gets the same weights."""
+    layer = nn.utils.skip_init(nn.Linear, in_features, out_features, bias=bias, device="cpu")
     draw_(layer.weight, in_features, init, rng)
     if layer.bias is not None:
         draw_(layer.bias, in_features, init, rng, bias=True)
-    return layer
+    return layer.to(device)
 
 
 def replace_linear(layer: nn.Linear, weight: Tensor, bias: Tensor | None) -> None:
@@ -92,9 +93,12 @@ def add_units(learner: Learner, layer: int, count: int, rng: torch.Generator) ->
     """
     mlp = mlp_of(learner, "expansion")
     target = linears(mlp)[layer]
-    rows = draw_(torch.empty(count, target.in_features), target.in_features, learner.init, rng)
-    bias = draw_(torch.empty(count), target.in_features, learner.init, rng, bias=True)
-    replace_linear(target, torch.cat([target.weight.detach(), rows]), torch.cat([target.bias.detach(), bias]))
+    # drawn on the CPU with the method's generator (the same units on every device), then moved
+    rows = draw_(torch.empty(count, target.in_features, device="cpu"), target.in_features, learner.init, rng)
+    bias = draw_(torch.empty(count, device="cpu"), target.in_features, learner.init, rng, bias=True)
+    device = target.weight.device
+    replace_linear(target, torch.cat([target.weight.detach(), rows.to(device)]),
+                   torch.cat([target.bias.detach(), bias.to(device)]))
     for reader in consumers(learner, layer):
         cols = reader.weight.new_zeros(reader.out_features, count)
         replace_linear(reader, torch.cat([reader.weight.detach(), cols], 1), None)
@@ -118,13 +122,13 @@ def resize_to(learner: Learner, widths: Sequence[int]) -> None:
 def index_batches(task: Task, index: Tensor, batch_size: int, epochs: int, rng: torch.Generator) -> Iterator[Batch]:
     """Shuffled mini-batches of the task's training examples at ``index`` (inner phases through ``fit``)."""
     for _ in range(epochs):
-        order = index[torch.randperm(len(index), generator=rng)]
+        order = index[torch.randperm(len(index), generator=rng, device="cpu").to(index.device)]
         for start in range(0, len(order), batch_size):
             yield train_batch(task, order[start:start + batch_size])
 
 
 def all_batches(task: Task, batch_size: int, epochs: int, rng: torch.Generator) -> Iterator[Batch]:
-    return index_batches(task, torch.arange(len(task.train)), batch_size, epochs, rng)
+    return index_batches(task, torch.arange(len(task.train), device="cpu"), batch_size, epochs, rng)
 
 
 @torch.no_grad()
@@ -150,7 +154,7 @@ class HeldOutPhases(Sequence[Phase]):
             held = max(1, round(fraction * n))
             if held >= n:
                 raise ValueError(f"task {task.name!r} has {n} training examples: too few to hold out {fraction:.0%}")
-            order = torch.randperm(n, generator=rng)
+            order = torch.randperm(n, generator=rng, device="cpu")
             self.held.append(order[:held].sort().values)
             self.kept.append(order[held:].sort().values)
 

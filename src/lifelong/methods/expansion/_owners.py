@@ -41,7 +41,7 @@ def tensors(layers: Layers) -> dict[str, nn.Parameter]:
 
 
 def new_owners(layers: Layers) -> dict[str, Tensor]:
-    return {key: torch.zeros(p.shape, dtype=torch.int16) for key, p in tensors(layers).items()}
+    return {key: torch.zeros(p.shape, dtype=torch.int16, device=p.device) for key, p in tensors(layers).items()}
 
 
 def is_weight(key: str) -> bool:

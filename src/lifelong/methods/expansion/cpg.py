@@ -71,7 +71,7 @@ def _pick_of(layer: nn.Linear) -> Pick:
 
 def _pad(t: Tensor, shape: torch.Size, value: float = 0) -> Tensor:
     """``t`` in the top-left corner of a tensor of ``shape`` filled with ``value`` (widths only grow)."""
-    out = torch.full(shape, value, dtype=t.dtype)
+    out = torch.full(shape, value, dtype=t.dtype, device=t.device)
     out[tuple(slice(0, s) for s in t.shape)] = t
     return out
 
@@ -149,7 +149,8 @@ class CPG(FreeWeightsTraining):
             for name, layer in masked_layers(self.learner, self.name):
                 old = self.owner_[f"{name}.weight"] > 0
                 parametrize.register_parametrization(
-                    layer, "weight", Pick(old, torch.full(old.shape, self.mask_init), self.threshold))
+                    layer, "weight",
+                    Pick(old, torch.full(old.shape, self.mask_init, device=old.device), self.threshold))
         self._freeze({k: o == 0 for k, o in self.owner_.items()})
 
     def _freeze(self, trainable: dict[str, Tensor]) -> None:

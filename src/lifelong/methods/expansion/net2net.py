@@ -40,14 +40,16 @@ def net2wider(learner: Learner, layer: int, width: int, noise: float, rng: torch
     old = target.out_features
     if width <= old:
         raise ValueError(f"net2wider: new width {width} must exceed the current {old}")
-    g = torch.cat([torch.arange(old), torch.randint(old, (width - old,), generator=rng)])
+    g = torch.cat([torch.arange(old, device="cpu"), torch.randint(old, (width - old,), generator=rng, device="cpu")])
+    g = g.to(target.weight.device)
     copies = torch.bincount(g, minlength=old).to(target.weight.dtype)[g]
     replace_linear(target, target.weight.detach()[g], target.bias.detach()[g])
     for reader in consumers(learner, layer):
         weight = reader.weight.detach()
         widened = weight[:, g] / copies
         if noise > 0:
-            jitter = torch.randn(weight.shape[0], width - old, generator=rng, dtype=weight.dtype)
+            jitter = torch.randn(weight.shape[0], width - old, generator=rng, dtype=weight.dtype,
+                                 device="cpu").to(weight.device)
             widened[:, old:] += noise * weight.std() * jitter
         replace_linear(reader, widened, None)
     sync_widths(mlp)

@@ -48,7 +48,8 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 Term = tuple[LossFn, Tensor, Tensor | None]
 """One per-sample loss with its auxiliary values (e.g. labels) and optional per-sample weights."""
 
-CHUNK = 256  # examples per forward pass of an importance estimate
+CHUNK = 256  # examples per forward pass of an importance estimate on the CPU
+ACCELERATOR_CHUNK = 4096  # on a GPU: large passes keep it busy (the sums' order, so their last bits, differ)
 FUNC_CHUNK = 32  # examples per vmap chunk on the torch.func path: bounds (examples × parameters) memory
 
 
@@ -78,14 +79,18 @@ def evaluation(module: nn.Module) -> Iterator[None]:
         module.train(was_training)
 
 
-def task_batches(task: Task, samples: int | None, rng: torch.Generator, size: int = CHUNK) -> Iterator[Batch]:
-    """The finished task's *training* examples, all of them in order or ``samples`` drawn with ``rng``."""
+def task_batches(task: Task, samples: int | None, rng: torch.Generator, size: int | None = None) -> Iterator[Batch]:
+    """The finished task's *training* examples, all of them in order or ``samples`` drawn with ``rng``, in
+    passes of ``size`` (default: ``CHUNK`` on the CPU, ``ACCELERATOR_CHUNK`` elsewhere)."""
+    if size is None:
+        size = CHUNK if task.train.y.device.type == "cpu" else ACCELERATOR_CHUNK
     n = len(task.train)
     if n == 0:
         raise ValueError(f"task {task.name!r} has no training examples to estimate importances from")
     if samples is not None and samples < 1:
         raise ValueError(f"samples must be at least 1 or None (all), got {samples}")
-    index = torch.arange(n) if samples is None or samples >= n else torch.randperm(n, generator=rng)[:samples]
+    index = torch.arange(n, device="cpu") if samples is None or samples >= n else \
+        torch.randperm(n, generator=rng, device="cpu")[:samples]
     for start in range(0, len(index), size):
         yield train_batch(task, index[start:start + size])
 
@@ -139,7 +144,7 @@ def _linear_moments(learner: nn.Module, x: Tensor, task_id: int, terms: Sequence
                 calls.setdefault(key, []).append((inputs[0].detach(), output))
             handles.append(module.register_forward_hook(record))
     try:
-        logits = learner(x, torch.full((len(x),), task_id, dtype=torch.long))
+        logits = learner(x, torch.full((len(x),), task_id, dtype=torch.long, device=x.device))
     finally:
         for handle in handles:
             handle.remove()
@@ -161,9 +166,9 @@ def _linear_moments(learner: nn.Module, x: Tensor, task_id: int, terms: Sequence
         grads = [None if g is None else g.unsqueeze(0)
                  for g in torch.autograd.grad(losses.sum(), outputs, allow_unused=True)]
     else:
-        cotangents = torch.eye(len(terms)).unsqueeze(2).expand(-1, -1, len(x))
+        cotangents = torch.eye(len(terms), device=x.device).unsqueeze(2).expand(-1, -1, len(x))
         grads = list(torch.autograd.grad(losses, outputs, cotangents, is_grads_batched=True, allow_unused=True))
-    weights = torch.stack([torch.ones(len(x)) if w is None else w for _, _, w in terms]).unsqueeze(2)
+    weights = torch.stack([torch.ones(len(x), device=x.device) if w is None else w for _, _, w in terms]).unsqueeze(2)
     summed = {key: (_power(g.detach(), power) * weights).sum(0) for key, g in zip(keys, grads, strict=True)
               if g is not None}
     for key, d in summed.items():
@@ -226,7 +231,7 @@ def _func_moments(learner: nn.Module, names: list[str], x: Tensor, task_id: int,
     """Per-sample gradients of the ``names`` parameters with ``torch.func`` (vmap over examples, in chunks)."""
     state = {**{n: p.detach() for n, p in learner.named_parameters()}, **dict(learner.named_buffers())}
     chosen = {n: state.pop(n) for n in names}
-    task_ids = torch.full((1,), task_id, dtype=torch.long)  # not vmapped: heads pick one task as usual
+    task_ids = torch.full((1,), task_id, dtype=torch.long, device=x.device)  # not vmapped: heads pick one task as usual
     for loss_fn, aux, weight in terms:
         per_sample = vmap(grad(_one_sample_loss(learner, state, task_ids, loss_fn)), in_dims=(None, 0, 0))
         for start in range(0, len(x), FUNC_CHUNK):
@@ -274,7 +279,8 @@ def fisher_terms(learner: nn.Module, batch: Batch, kind: str, rng: torch.Generat
     if kind == "predicted":
         return [(_nll, p.argmax(1), None)]
     if kind == "sample":
-        return [(_nll, torch.multinomial(p, 1, generator=rng).squeeze(1), None)]
+        drawn = torch.multinomial(p.cpu(), 1, generator=rng).squeeze(1)  # the method's generator is the host's
+        return [(_nll, drawn.to(p.device), None)]
     if kind == "true":
         live = (p > 0).any(0).nonzero().squeeze(1).tolist()  # masked classes have p = 0 exactly
         return [(_nll, torch.full_like(batch.y, c), p[:, c]) for c in live]
@@ -301,7 +307,7 @@ def output_sensitivity(learner: Learner, task: Task, samples: int | None, rng: t
     n = 0
     with evaluation(learner):
         for batch in task_batches(task, samples, rng):
-            unused = torch.zeros(len(batch))
+            unused = torch.zeros(len(batch), device=batch.x.device)
             gradient_moments(learner, batch.x, batch.task_ids, [(_squared_norm, unused, None)], 1, out)
             n += len(batch)
     return {name: v / n for name, v in out.items()}
@@ -330,9 +336,9 @@ def sliced_sensitivity(learner: Learner, task: Task, slices: int, batch_size: in
             linearised = vjp(mean_output, params)
             phi, pullback = linearised[0], linearised[1]
             live = (phi > MASKED / 2).nonzero().squeeze(1)  # outputs the head can produce (not masked)
-            basis = torch.eye(len(phi))[live]
+            basis = torch.eye(len(phi), device=phi.device)[live]
             (jac,) = vmap(pullback)(basis)  # per output c: ∂φ̄_c/∂θ, stacked (C, ...)
-            xi = F.normalize(torch.randn(slices, len(live), generator=rng), dim=1)
+            xi = F.normalize(torch.randn(slices, len(live), generator=rng, device="cpu"), dim=1).to(phi.device)
             m = xi.T @ xi / slices
             for name, j in jac.items():
                 flat = j.reshape(len(live), -1)
@@ -391,7 +397,7 @@ class _AnchorPenalty(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, quadratic: Quadratic, names: list[str], scratch: dict[str, tuple[Tensor, Tensor]],
                 *params: Tensor) -> Tensor:
-        value = torch.zeros((), dtype=params[0].dtype)
+        value = torch.zeros((), dtype=params[0].dtype, device=params[0].device)
         for name, p in zip(names, params, strict=True):
             offset, pull = scratch[name]
             torch.sub(p, quadratic.centre[name], out=offset)

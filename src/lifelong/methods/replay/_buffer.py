@@ -18,6 +18,11 @@ Write policies (all draws from the method's own generator):
   quota by keeping their first rows (GEM, A-GEM, Hsu et al.'s naive rehearsal). iCaRL appends its
   herding-ordered exemplars with :func:`append` and trims with :func:`trim_groups`, so "first"
   means "most representative" there.
+
+Devices: the samples (``x``, ``y``, ``task_ids``) live where the data does (the run's device); the
+bookkeeping (``key``, counts, sizes) and every draw stay on the CPU, where the method's generator is, and
+index tensors move to the samples' device only to gather or write them. Reading a count is a host-side
+read, so the memory's own bookkeeping never waits for the device.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ from lifelong.streams.task import Batch, Task, train_batch
 
 Memory = dict[str, Tensor]
 ROWS = ("x", "y", "task_ids", "key")
+CPU = torch.device("cpu")
 
 
 def empty() -> Memory:
     """A memory with nothing stored; ``size`` rows are valid, ``seen`` counts samples offered."""
-    return {"size": torch.zeros((), dtype=torch.long), "seen": torch.zeros((), dtype=torch.long)}
+    return {"size": torch.zeros((), dtype=torch.long, device=CPU),
+            "seen": torch.zeros((), dtype=torch.long, device=CPU)}
 
 
 def size(memory: Memory) -> int:
@@ -46,11 +53,12 @@ def contents(memory: Memory, index: Tensor | None = None) -> Batch:
     x, y, ids = (memory[k][:n] for k in ("x", "y", "task_ids"))
     if index is None:
         return Batch(x, y, ids)
+    index = index.to(x.device)
     return Batch(x[index], y[index], ids[index])
 
 
 def keys(memory: Memory) -> Tensor:
-    return memory["key"][: size(memory)] if "key" in memory else torch.zeros(0, dtype=torch.long)
+    return memory["key"][: size(memory)] if "key" in memory else torch.zeros(0, dtype=torch.long, device=CPU)
 
 
 def sample(memory: Memory, n: int, generator: torch.Generator) -> Batch | None:
@@ -60,7 +68,7 @@ def sample(memory: Memory, n: int, generator: torch.Generator) -> Batch | None:
         return None
     if stored <= n:
         return contents(memory)
-    return contents(memory, torch.randperm(stored, generator=generator)[:n])
+    return contents(memory, torch.randperm(stored, generator=generator, device=CPU)[:n])
 
 
 def reservoir_add(memory: Memory, batch: Batch, capacity: int, generator: torch.Generator) -> None:
@@ -72,9 +80,9 @@ def reservoir_add(memory: Memory, batch: Batch, capacity: int, generator: torch.
     stored, seen = size(memory), int(memory["seen"])
     slots = _reservoir_slots(stored, seen, capacity, len(batch), generator)
     chosen = slots >= 0
-    _write(memory, slots[chosen], batch, torch.zeros(len(batch), dtype=torch.long), chosen)
-    memory["size"] = torch.tensor(min(capacity, stored + len(batch)))
-    memory["seen"] = torch.tensor(seen + len(batch))
+    _write(memory, slots[chosen], batch, torch.zeros(len(batch), dtype=torch.long, device=CPU), chosen)
+    memory["size"] = torch.tensor(min(capacity, stored + len(batch)), device=CPU)
+    memory["seen"] = torch.tensor(seen + len(batch), device=CPU)
 
 
 def balanced_add(memory: Memory, batch: Batch, group: Tensor, capacity: int, generator: torch.Generator) -> None:
@@ -86,9 +94,10 @@ def balanced_add(memory: Memory, batch: Batch, group: Tensor, capacity: int, gen
     if capacity <= 0 or len(batch) == 0:
         return
     _allocate(memory, batch, capacity)
+    group = group.to(CPU)  # the groups' bookkeeping is the host's
     present, counts = group.unique(return_counts=True)
-    table = memory.get("groups", torch.zeros(0, dtype=torch.long))
-    seen = memory.get("group_seen", torch.zeros(0, dtype=torch.long))
+    table = memory.get("groups", torch.zeros(0, dtype=torch.long, device=CPU))
+    seen = memory.get("group_seen", torch.zeros(0, dtype=torch.long, device=CPU))
     new = present[~torch.isin(present, table)]
     table, seen = torch.cat([table, new]), torch.cat([seen, torch.zeros_like(new)])
     position = (table.unsqueeze(0) == present.unsqueeze(1)).long().argmax(1)
@@ -99,10 +108,10 @@ def balanced_add(memory: Memory, batch: Batch, group: Tensor, capacity: int, gen
 
     stored_keys = keys(memory)
     held = (stored_keys.unsqueeze(0) == table.unsqueeze(1)).sum(1)
-    keep = torch.ones(len(stored_keys), dtype=torch.bool)
+    keep = torch.ones(len(stored_keys), dtype=torch.bool, device=CPU)
     for g in torch.nonzero(held > quota).squeeze(1).tolist():
         members = torch.nonzero(stored_keys == table[g]).squeeze(1)
-        keep[members[torch.randperm(len(members), generator=generator)[: int(held[g] - quota[g])]]] = False
+        keep[members[torch.randperm(len(members), generator=generator, device=CPU)[: int(held[g] - quota[g])]]] = False
     if not bool(keep.all()):
         _compact(memory, torch.nonzero(keep).squeeze(1))
 
@@ -116,10 +125,11 @@ def balanced_add(memory: Memory, batch: Batch, group: Tensor, capacity: int, gen
         target = torch.full_like(slots, -1)
         target[replaced] = members[slots[replaced]]
         target[appended] = stored + slots[appended] - len(members)
-        sub = Batch(batch.x[rows], batch.y[rows], batch.task_ids[rows])
+        on_data = rows.to(batch.x.device)
+        sub = Batch(batch.x[on_data], batch.y[on_data], batch.task_ids[on_data])
         chosen = target >= 0
-        _write(memory, target[chosen], sub, torch.full((len(sub),), key, dtype=torch.long), chosen)
-        memory["size"] = torch.tensor(stored + int(appended.sum()))
+        _write(memory, target[chosen], sub, torch.full((len(sub),), key, dtype=torch.long, device=CPU), chosen)
+        memory["size"] = torch.tensor(stored + int(appended.sum()), device=CPU)
     memory["seen"] = memory["seen"] + len(batch)
 
 
@@ -153,17 +163,17 @@ def add_task(memory: Memory, task: Task, per_task: int | None, budget: int | Non
     trim_groups(memory, quota)
     n = min(quota, len(task.train))
     if n > 0:
-        index = torch.randperm(len(task.train), generator=generator)[:n].sort().values
-        append(memory, train_batch(task, index), torch.full((n,), task.id, dtype=torch.long))
+        index = torch.randperm(len(task.train), generator=generator, device=CPU)[:n].sort().values
+        append(memory, train_batch(task, index), torch.full((n,), task.id, dtype=torch.long, device=CPU))
 
 
 def append(memory: Memory, batch: Batch, key: Tensor) -> None:
     """Store ``batch`` after the current rows (task-end writes; the hot path uses preallocated rows)."""
     n = size(memory)
-    new = {"x": batch.x, "y": batch.y, "task_ids": batch.task_ids, "key": key}
+    new = {"x": batch.x, "y": batch.y, "task_ids": batch.task_ids, "key": key.to(CPU)}
     for name in ROWS:
         memory[name] = torch.cat([memory[name][:n], new[name]]) if name in memory else new[name].clone()
-    memory["size"] = torch.tensor(n + len(batch))
+    memory["size"] = torch.tensor(n + len(batch), device=CPU)
 
 
 def trim_groups(memory: Memory, quota: int) -> None:
@@ -175,7 +185,7 @@ def trim_groups(memory: Memory, quota: int) -> None:
     sorted_keys = stored[order]
     starts = torch.searchsorted(sorted_keys, sorted_keys, side="left")
     rank = torch.empty_like(order)
-    rank[order] = torch.arange(len(order)) - starts
+    rank[order] = torch.arange(len(order), device=CPU) - starts
     if bool((rank >= quota).any()):
         _compact(memory, torch.nonzero(rank < quota).squeeze(1))
 
@@ -193,15 +203,15 @@ def _reservoir_slots(stored: int, seen: int, capacity: int, n: int, generator: t
     floor(u * (seen + i + 1)) when that is below ``capacity``. Of several samples sent to one slot
     only the last is kept, exactly as if they had been offered one at a time.
     """
-    i = torch.arange(n)
+    i = torch.arange(n, device=CPU)
     free = max(0, capacity - stored)
-    u = torch.rand(n, generator=generator, dtype=torch.float64)
+    u = torch.rand(n, generator=generator, dtype=torch.float64, device=CPU)
     drawn = torch.floor(u * (seen + i + 1).double()).long()
     slots = torch.where(i < free, stored + i, torch.where(drawn < capacity, drawn, -1))
     valid = slots >= 0
     if not bool(valid.any()):
         return slots
-    last = torch.full((max(capacity, stored + n),), -1, dtype=torch.long)
+    last = torch.full((max(capacity, stored + n),), -1, dtype=torch.long, device=CPU)
     last.scatter_reduce_(0, slots[valid], i[valid], reduce="amax")
     return torch.where(valid & (last[slots.clamp(min=0)] == i), slots, -1)
 
@@ -212,15 +222,16 @@ def _allocate(memory: Memory, batch: Batch, capacity: int) -> None:
     memory["x"] = batch.x.new_zeros((capacity, *batch.x.shape[1:]))
     memory["y"] = batch.y.new_zeros(capacity)
     memory["task_ids"] = batch.task_ids.new_zeros(capacity)
-    memory["key"] = torch.zeros(capacity, dtype=torch.long)
-    memory["capacity"] = torch.tensor(capacity)
+    memory["key"] = torch.zeros(capacity, dtype=torch.long, device=CPU)
+    memory["capacity"] = torch.tensor(capacity, device=CPU)
 
 
 def _write(memory: Memory, slots: Tensor, batch: Batch, key: Tensor, chosen: Tensor) -> None:
+    memory["key"][slots] = key[chosen]
+    slots, chosen = slots.to(batch.x.device), chosen.to(batch.x.device)
     memory["x"][slots] = batch.x[chosen]
     memory["y"][slots] = batch.y[chosen]
     memory["task_ids"][slots] = batch.task_ids[chosen]
-    memory["key"][slots] = key[chosen]
 
 
 def _compact(memory: Memory, keep: Tensor) -> None:
@@ -228,8 +239,9 @@ def _compact(memory: Memory, keep: Tensor) -> None:
     reuses its rows), cut out of a task-end memory (so it never holds more than it keeps)."""
     n = len(keep)
     for name in ROWS:
+        rows = keep.to(memory[name].device)
         if "capacity" in memory:
-            memory[name][:n] = memory[name][keep]
+            memory[name][:n] = memory[name][rows]
         else:
-            memory[name] = memory[name][keep]
-    memory["size"] = torch.tensor(n)
+            memory[name] = memory[name][rows]
+    memory["size"] = torch.tensor(n, device=CPU)

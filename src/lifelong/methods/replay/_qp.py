@@ -47,7 +47,7 @@ def _active_set(P: Tensor, c: Tensor) -> Tensor | None:
         return None
     tol = 1e-12 * k * max(float(P.abs().max()), float(c.abs().max()), 1e-300)
     u = torch.zeros_like(c)
-    free = torch.zeros(k, dtype=torch.bool)
+    free = torch.zeros(k, dtype=torch.bool, device=c.device)
     for _ in range(3 * k + 10):
         w = torch.where(free, torch.full_like(c, -torch.inf), -(P @ u + c))  # descent directions of bound vars
         j = int(w.argmax())

@@ -23,8 +23,10 @@ from torch import Tensor, nn
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-def init(features: int, hidden: tuple[int, ...], latent: int, generator: torch.Generator) -> dict[str, Tensor]:
-    """Weights of encoder ``features→hidden…``, heads ``→latent`` (μ and log σ²), mirrored decoder."""
+def init(features: int, hidden: tuple[int, ...], latent: int, generator: torch.Generator,
+         device: torch.device) -> dict[str, Tensor]:
+    """Weights of encoder ``features→hidden…``, heads ``→latent`` (μ and log σ²), mirrored decoder: drawn on
+    the CPU with ``generator`` (the same weights on every device), kept on ``device``."""
     shapes: list[tuple[str, int, int]] = []
     widths = (features, *hidden)
     shapes += [(f"enc{i}", a, b) for i, (a, b) in enumerate(itertools.pairwise(widths))]
@@ -35,7 +37,8 @@ def init(features: int, hidden: tuple[int, ...], latent: int, generator: torch.G
     for name, fan_in, fan_out in shapes:
         bound = 1.0 / fan_in**0.5
         for part, shape in (("weight", (fan_out, fan_in)), ("bias", (fan_out,))):
-            weights[f"{name}.{part}"] = nn.Parameter(torch.empty(shape).uniform_(-bound, bound, generator=generator))
+            drawn = torch.empty(shape, device="cpu").uniform_(-bound, bound, generator=generator)
+            weights[f"{name}.{part}"] = nn.Parameter(drawn.to(device))
     return weights
 
 
@@ -66,7 +69,7 @@ def loss(weights: dict[str, Tensor], x: Tensor, likelihood: str, generator: torc
     """Negative ELBO per input feature, averaged over the batch (reparameterised with ``generator``)."""
     flat = x.flatten(1)
     mu, logvar = encode(weights, flat)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, device="cpu").to(mu.device)
     out = decode(weights, z)
     if likelihood == "bernoulli":
         recon = F.binary_cross_entropy_with_logits(out, flat, reduction="none").sum(1)
@@ -80,5 +83,6 @@ def loss(weights: dict[str, Tensor], x: Tensor, likelihood: str, generator: torc
 def sample(weights: dict[str, Tensor], n: int, likelihood: str, generator: torch.Generator) -> Tensor:
     """n decoded draws z ~ N(0, I): the likelihood's mean (pixel intensities for Bernoulli)."""
     latent = weights["mu.weight"].shape[0]
-    out = decode(weights, torch.randn(n, latent, generator=generator))
+    z = torch.randn(n, latent, generator=generator, device="cpu").to(weights["mu.weight"].device)
+    out = decode(weights, z)
     return torch.sigmoid(out) if likelihood == "bernoulli" else out

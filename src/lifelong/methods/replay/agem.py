@@ -42,7 +42,7 @@ class AGEM(Method):
 
     def setup(self, learner: Learner) -> None:
         self.memory_ = _buffer.empty()
-        self.projections_ = torch.zeros((), dtype=torch.long)
+        self.projections_ = torch.zeros((), dtype=torch.long, device="cpu")  # a host counter
 
     def after_backward(self, batch: Batch) -> None:
         ref = _buffer.sample(self.memory_, self.reference, self.rng)

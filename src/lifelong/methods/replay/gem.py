@@ -63,7 +63,8 @@ class GEM(Method):
 
     def setup(self, learner: Learner) -> None:
         self.memory_ = _buffer.empty()
-        self.qp_counts_ = torch.zeros(3, dtype=torch.long)  # steps projected, solved by the fallback, left as g
+        # steps projected, solved by the fallback, left as g: host counters (no device read to count)
+        self.qp_counts_ = torch.zeros(3, dtype=torch.long, device="cpu")
         self._groups: list[Batch] = []
         self._stacked: Batch | None = None
         self._head_tasks: list[int] = []  # task-IL: the stored tasks, in the order of the stacked heads
@@ -82,7 +83,7 @@ class GEM(Method):
             if not isinstance(self.learner.head, TaskHeads) or self.learner.head.stacked(tasks, {}) is None:
                 return
             self._head_tasks = tasks
-            stacked = Batch(stacked.x, stacked.y, torch.eye(len(tasks)))  # each group's head, one-hot
+            stacked = Batch(stacked.x, stacked.y, torch.eye(len(tasks), device=self.device))  # each group's head
         self._stacked = stacked
 
     def after_backward(self, batch: Batch) -> None:
@@ -155,10 +156,14 @@ def project(g: Sequence[Tensor], memory_grads: Sequence[Tensor], margin: float =
         return list(g), "none"
     gram = sum(m.double() @ m.double().T for m in flat)
     assert isinstance(gram, Tensor)
-    solution = solve_box_qp(gram + eps * torch.eye(len(gram), dtype=gram.dtype), dots.double(), margin)
+    # The dual has one variable per earlier task: solved on the host, where its many small steps do not wait
+    # for the device (the one read GEM must make per step: whether any constraint is violated, above).
+    gram = gram.cpu()
+    ridge = eps * torch.eye(len(gram), dtype=gram.dtype, device="cpu")
+    solution = solve_box_qp(gram + ridge, dots.double().cpu(), margin)
     if not bool(torch.isfinite(solution.v).all()):
         return list(g), "skipped"
-    v = solution.v.to(g[0].dtype)
+    v = solution.v.to(g[0].device, g[0].dtype)
     return ([gi + torch.tensordot(v, m, dims=1) for gi, m in zip(g, memory_grads, strict=True)],
             "exact" if solution.exact else "fallback")
 

@@ -72,9 +72,9 @@ class GenerativeReplay(Method):
     def setup(self, learner: Learner) -> None:
         self.generator_: dict[str, Tensor] = {}
         self.previous_: dict[str, Tensor] = {}
-        self.earlier_tasks_ = torch.zeros(0, dtype=torch.long)
-        self.earlier_classes_ = torch.zeros(0, dtype=torch.long)
-        self.bernoulli_ = torch.tensor(self.likelihood == "bernoulli")
+        self.earlier_tasks_ = torch.zeros(0, dtype=torch.long, device=self.device)
+        self.earlier_classes_ = torch.zeros(0, dtype=torch.long, device=self.device)
+        self.bernoulli_ = torch.tensor(self.likelihood == "bernoulli", device="cpu")  # a host flag, read every step
         self._steps, self._batch_size = 0, 1
 
     def before_task(self, task: Task) -> None:
@@ -86,7 +86,7 @@ class GenerativeReplay(Method):
             raise ValueError(f"generative-replay: task {task.id} ({task.name}) has inputs outside [0, 1], which "
                              "a Bernoulli VAE cannot model; use likelihood = \"gaussian\" or unnormalised inputs")
         if self.likelihood == "auto" and not self.generator_:
-            self.bernoulli_ = torch.tensor(in_unit_range)
+            self.bernoulli_ = torch.tensor(in_unit_range, device="cpu")
 
     def batch(self, batch: Batch) -> Batch:
         self._steps += 1
@@ -123,8 +123,8 @@ class GenerativeReplay(Method):
     def after_task(self, task: Task) -> None:
         self._train_generator(task)
         self.previous_ = _distill.snapshot(self.learner)
-        self.earlier_tasks_ = torch.cat([self.earlier_tasks_, torch.tensor([task.id])])
-        self.earlier_classes_ = torch.cat([self.earlier_classes_, torch.tensor(task.classes)])
+        self.earlier_tasks_ = torch.cat([self.earlier_tasks_, torch.tensor([task.id], device=self.device)])
+        self.earlier_classes_ = torch.cat([self.earlier_classes_, torch.tensor(task.classes, device=self.device)])
 
     def _likelihood(self) -> str:
         return "bernoulli" if bool(self.bernoulli_) else "gaussian"
@@ -133,7 +133,7 @@ class GenerativeReplay(Method):
         old = {k: v.detach().clone() for k, v in self.generator_.items()}
         if not self.generator_:
             features = task.inputs(task.train.x[:1]).flatten(1).shape[1]
-            self.generator_ = _vae.init(features, self.hidden, self.latent, self.rng)
+            self.generator_ = _vae.init(features, self.hidden, self.latent, self.rng, self.device)
         self.generator_ = {k: v if isinstance(v, nn.Parameter) else nn.Parameter(v.detach())
                            for k, v in self.generator_.items()}
         weight = self._replay_weight()
