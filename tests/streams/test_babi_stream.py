@@ -75,6 +75,38 @@ def test_memn2n_ignores_padding_and_uses_order() -> None:
     assert torch.allclose(bigger(padded), out, atol=1e-6)  # empty slots change nothing
 
 
+def _memn2n_word_by_word(model: MemN2N, x: torch.Tensor) -> torch.Tensor:
+    """The paper's equations looked up word by word (Sec. 2.1, 2.2, 4.1): the reference of the fast forward."""
+    story, question = x[:, :-1].long(), x[:, -1].long()
+    present = (story != 0).any(-1)
+    enc = model.get_buffer("encoding")
+    u = (model.embed[0](question) * enc).sum(1)
+    for k in range(model.hops):
+        m = (model.embed[k](story) * enc).sum(2) + model.temporal[k]
+        c = (model.embed[k + 1](story) * enc).sum(2) + model.temporal[k + 1]
+        p = torch.softmax((m @ u.unsqueeze(2)).squeeze(2).masked_fill(~present, float("-inf")), 1).nan_to_num(0.0)
+        u = u + (p.unsqueeze(2) * c).sum(1)
+    return u
+
+
+def test_memn2n_forward_and_gradients_equal_the_word_by_word_equations() -> None:
+    """The weighted-bag forward (no (N, M, J, d) tensor, stories cut to the batch's longest) computes the
+    word-by-word equations: the same outputs and parameter gradients to float32 rounding, and the padding
+    word's embedding gets no gradient."""
+    torch.manual_seed(0)
+    model = MemN2N(vocab=40, memory=10, sentence_length=6, dim=8, hops=3)
+    x = torch.randint(1, 40, (32, 11, 6), dtype=torch.int32)
+    for n, length in enumerate(torch.randint(0, 8, (32,)).tolist()):
+        x[n, length:10] = 0  # stories of 0..7 sentences, most recent first, padded at the end
+    x[:, :, 4:] *= torch.rand(32, 11, 2) < 0.5  # sentences of 4..6 words
+    fast, slow = model(x), _memn2n_word_by_word(model, x)
+    assert torch.allclose(fast, slow, atol=1e-6)
+    grads = [torch.autograd.grad(out.square().sum(), list(model.parameters())) for out in (fast, slow)]
+    for g_fast, g_slow in zip(*grads, strict=True):
+        assert torch.allclose(g_fast, g_slow, atol=1e-5)
+    assert all(float(g[0].abs().max()) == 0.0 for g in grads[0][:model.hops + 1])  # the padding rows
+
+
 def test_memn2n_learns_single_supporting_fact() -> None:
     stream = lifelong.streams.babi(tasks=(1,), examples=1000, test_examples=200)
     result = lifelong.run(stream, "finetune", seed=0)  # the stream's suited training: Adam, 20 epochs

@@ -20,6 +20,7 @@ import re
 
 import torch
 from torch import Tensor, nn
+from torch._C._functorch import is_functorch_wrapped_tensor
 
 from lifelong._registry import MODELS
 
@@ -51,16 +52,43 @@ class MemN2N(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         story, question = x[:, :-1], x[:, -1]
-        present = (story != 0).any(-1)  # (N, M): slots holding a sentence
-        encoding = self.get_buffer("encoding")
-        u = (self.embed[0](question) * encoding).sum(1)  # (N, d)
+        present = (story != 0).any(-1)  # (N, M): slots holding a sentence, a prefix of each story
+        # Slots past the longest story in the batch hold nothing for anyone: they are left out, which
+        # changes no attention weight (theirs is exactly 0) and cuts the work to the stories' length.
+        # (Not under torch.func's vmap, as in per-example gradients: there a length cannot be read.)
+        if len(x) and not is_functorch_wrapped_tensor(x):
+            slots = max(int(present.sum(1).max()), 1)
+            story, present = story[:, :slots], present[:, :slots]
+        slots = story.shape[1]
+        u = self.encode(0, question.unsqueeze(1)).squeeze(1)  # (N, d)
+        # m^k = Σ_j l_j ⊙ A^k x_ij + T_A^k and c^k = the same with C^k; adjacent tying makes c^k = m^(k+1),
+        # so each of the hops + 1 embeddings encodes the story once.
+        memory = [self.encode(k, story) + self.temporal[k][:slots] for k in range(self.hops + 1)]
         for k in range(self.hops):
-            m = (self.embed[k](story) * encoding).sum(2) + self.temporal[k]  # (N, M, d)
-            c = (self.embed[k + 1](story) * encoding).sum(2) + self.temporal[k + 1]
-            scores = torch.einsum("nmd,nd->nm", m, u).masked_fill(~present, float("-inf"))
+            scores = torch.einsum("nmd,nd->nm", memory[k], u).masked_fill(~present, float("-inf"))
             p = torch.softmax(scores, dim=1).nan_to_num(0.0)  # an empty story attends to nothing
-            u = u + torch.einsum("nm,nmd->nd", p, c)
+            u = u + torch.einsum("nm,nmd->nd", p, memory[k + 1])
         return u
+
+    def encode(self, k: int, sentences: Tensor) -> Tensor:
+        """Σ_j l_j ⊙ E_k x_j for every sentence of token ids (N, S, J): (N, S, d), E_k the k-th embedding.
+
+        One weighted bag per sentence from a table of l_j ⊙ E_k[v] (J · vocab rows, small): the
+        (N, S, J, d) tensor of looked-up words is never formed. The padding row is held at zero and
+        gets no gradient, as ``padding_idx`` does for a lookup. Under ``torch.func`` transforms (per-example
+        gradients), which cannot batch bags, the words are looked up one by one instead.
+        """
+        n, s, j = sentences.shape
+        embedding = self.embed[k]
+        assert isinstance(embedding, nn.Embedding)
+        if is_functorch_wrapped_tensor(sentences):  # torch.func has no batching rule for bags: look words up
+            return (embedding(sentences) * self.get_buffer("encoding")[:j]).sum(2)
+        weight = nn.functional.pad(embedding.weight[1:], (0, 0, 1, 0))  # row 0 (padding) a constant 0
+        vocab, dim = weight.shape
+        table = (self.get_buffer("encoding")[:j].unsqueeze(1) * weight.unsqueeze(0)).reshape(j * vocab, dim)
+        offsets = torch.arange(j, device=sentences.device) * vocab
+        index = (sentences.long() + offsets).reshape(n * s, j)
+        return nn.functional.embedding_bag(index, table, mode="sum").reshape(n, s, dim)
 
 
 @MODELS.register("memn2n", family="backbone", summary="end-to-end memory network for token stories: memn2n-3x20")
