@@ -70,7 +70,7 @@ def test_the_cli_resolves_the_configuration_ll_run_does(fake_mnist: Path, tmp_pa
     from_cli = json.loads(out.read_text())["config"]
     from_api = lifelong.run("split-mnist", "ewc", stream_params={"examples": 50}, epochs=1).config
     assert json.loads(json.dumps(from_api, default=str)) == from_cli
-    assert from_cli["method_params"] == {"lam": 100.0, "half": True, "fisher": "true", "samples": None}
+    assert from_cli["method_params"] == {"lam": 100.0, "half": True, "fisher": "true", "samples": 1000}
 
 
 def test_a_stream_keeps_its_suited_defaults_in_both(fake_mnist: Path, tmp_path: Path) -> None:
