@@ -15,7 +15,8 @@ Per method:
     train      seconds of training (every task's steps and ``after_task``; evaluation excluded), its ratio to
                finetune's; the published ratios are the A-GEM paper's (arXiv 1812.00420, Fig. 1 / Table 7:
                training time relative to GEM = 1: finetune 0.05, A-GEM 0.14, i.e. GEM 20x and A-GEM 2.8x
-               finetune's); the issue's targets are GEM <= 10x, A-GEM <= 2x
+               finetune's); issue 11's targets GEM <= 10x, A-GEM <= 2x were restated by issue 13 as "within 1.4x of
+               the method's arithmetic floor" (the last lines)
     last task  seconds of the last task (the largest memory: GEM then has 16 constraints), ratio to finetune
     total      seconds with the evaluation (17 test sets of 10,000 images, 18 times)
     peak       peak resident memory of the child process (MB) and its ratio to finetune's
@@ -50,7 +51,10 @@ ROWS: dict[str, dict[str, Any]] = {
 }
 PUBLISHED_TIME = {"finetune": 1.0, "gem": 1 / 0.05, "agem": 0.14 / 0.05}
 PUBLISHED_MEMORY = {"finetune": 1.0, "gem": 0.49 / 0.03, "agem": 0.12 / 0.03}
+# Issue 13 restated the targets for a CPU: at batch 10 GEM's and A-GEM's arithmetic alone is about 200x and 25x
+# finetune's, so their time is held against their own arithmetic floor, not finetune's time.
 TARGET_TIME = {"gem": 10.0, "agem": 2.0}
+FLOOR_TARGET = 1.4
 QUICK = {"tasks": 3, "examples": 200}
 EXAMPLES = 1000  # per task, by default (see the docstring)
 
@@ -190,11 +194,13 @@ def main() -> None:
           f"are overhead-bound ({rate['finetune'] / 1e9:.1f} GFLOP/s here):")
     peak = matmul_peak(args.threads)
     for m in methods[1:]:
-        need = "" if m not in TARGET_TIME else (
-            f"; <= {TARGET_TIME[m]:g}x finetune's time needs >= "
-            f"{flops[m] / flops['finetune'] / TARGET_TIME[m] * rate['finetune'] / 1e9:.0f} GFLOP/s")
-        print(f"  {m:<9}{rate[m] / 1e9:6.1f} GFLOP/s{need}")
-    print(f"  (the matrix-product peak of {args.threads} thread(s) here: {peak / 1e9:.0f} GFLOP/s, 2048x2048 fp32)")
+        floor = flops[m] / peak
+        target = f" (target <= {FLOOR_TARGET})" if m in TARGET_TIME else ""
+        seconds = median(m, "train")
+        print(f"  {m:<9}{rate[m] / 1e9:6.1f} GFLOP/s: {seconds:.1f} s = {seconds / floor:.2f}x its arithmetic floor "
+              f"of {floor:.1f} s{target}")
+    print(f"  (the floor: the training FLOPs at the matrix-product peak of {args.threads} thread(s) here, "
+          f"{peak / 1e9:.0f} GFLOP/s, 2048x2048 fp32)")
 
 if __name__ == "__main__":
     main()

@@ -37,10 +37,10 @@ class EWC(Consolidation):
     ``samples`` (N): the Fisher averages over N training examples of the task drawn uniformly with the
     method's generator, 1000 by default; ``samples = "none"`` takes every example. The exact
     expectation over every class of every example costs one backward pass per class the head can
-    output: on permuted MNIST (60,000 examples, 10 classes, one epoch a task) about 2.4 times the
-    task's whole training, where 1000 examples cost about 4 % of it (benchmarks/speed.py) and leave
-    ACC within the seed spread of the full pass (benchmarks/results/speed.txt). The presets of
-    published protocols that used every example set ``samples = "none"``.
+    output: on permuted MNIST (60,000 examples, 10 classes, one epoch a task) EWC then trains in 3.5
+    times finetune's time, with 1000 examples in 1.2 times, and ends at the same ACC (88.9 and 89.0,
+    median of 3 seeds: benchmarks/results/speed.txt). The presets of published protocols that used
+    every example set ``samples = "none"``.
     """
 
     lam: float = 100.0  # λ
