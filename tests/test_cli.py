@@ -81,6 +81,11 @@ SYN = ["run", "--stream", "synthetic", "--model", "mlp-8x1"]
                             "those in `lifelong run --help`"),
         ([*SYN, "--scenario", "tsk"], "--stream.scenario: 'tsk' is not one of task, domain, class"),
         (["run", "--preset", "missing.toml"], "missing.toml: preset file does not exist"),
+        # a prefix of an option is a misspelling, not the option (argparse would take --epoch for --epochs)
+        ([*SYN, "--epoch", "1"], "--epoch: unrecognised argument; options are --stream.KEY, --method.KEY, "
+                                 "--train.KEY or those in `lifelong run --help`"),
+        ([*SYN, "--sto", "runs.db"], "--sto: unrecognised argument; options are --stream.KEY, --method.KEY, "
+                                     "--train.KEY or those in `lifelong run --help`"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_option(argv: list[str], line: str,

@@ -65,7 +65,12 @@ SHORTCUTS = {  # --flag -> (section, key)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line of ours (its own print the usage too), exit code 2."""
+    """argparse whose errors are one line of ours (its own print the usage too), exit code 2. Options must be
+    spelled out: argparse would otherwise take a misspelt prefix (``--ou``) for the option it starts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise OptionError(message)
