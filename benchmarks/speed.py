@@ -40,6 +40,7 @@ import time
 from typing import Any
 
 from _harness import machine_line
+from memory_cost import TrainingFlops, matmul_peak
 
 TASKS, EPOCHS, BATCH, LR, MOMENTUM = 5, 1, 128, 0.01, 0.9
 WIDTHS = (784, 400, 400, 10)
@@ -124,8 +125,6 @@ def ours(method: str, seed: int, threads: int, examples: int | None, flops: bool
     train = {"epochs": EPOCHS, "batch_size": BATCH, "lr": LR, "optimizer": "sgd", "momentum": MOMENTUM,
              "reset_optimizer": False, "threads": threads}
     if flops:
-        from memory_cost import TrainingFlops
-
         counter = TrainingFlops()
         name, params = METHODS[method]
         lifelong.run(stream, name, "mlp-400x2", seed=seed, method_params=params, observers=[counter], **train)
@@ -205,20 +204,6 @@ def babi_child(threads: int) -> dict[str, Any]:
     result = lifelong.run("babi", "finetune", seed=0, epochs=1, threads=threads)
     return {"train": sum(result.seconds), "eval": result.total_seconds - sum(result.seconds),
             "acc": 100 * result.metrics["acc"]}
-
-
-def matmul_peak(threads: int) -> float:
-    """FLOP/s of a 2048x2048 fp32 matrix product on ``threads`` threads (best of 5)."""
-    import torch
-
-    torch.set_num_threads(threads)
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * 2048**3 / best
 
 
 def spawn(args: list[str]) -> dict[str, Any]:
