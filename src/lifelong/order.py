@@ -31,6 +31,7 @@ import torch
 
 from lifelong.api import build_learner, build_method, run_config
 from lifelong.config import TrainConfig
+from lifelong.device import describe_device, stream_on
 from lifelong.environment import describe_environment
 from lifelong.metrics import AccuracyMatrix
 from lifelong.result import Result
@@ -85,21 +86,23 @@ def transfer_row(stream: Stream, i: int, model: str, seed: int, train_config: Tr
     config = run_config(single, method, model, seed, train_config, init)
     if store is not None and store.has(config.run_id):
         return store.get(config.run_id)
-    learner = build_learner(model, single, seed, init)
+    device = torch.device(train_config.device)
+    learner = build_learner(model, single, seed, init).to(device)
+    single = stream_on(single, device)
     torch.set_num_threads(train_config.threads)
     torch.manual_seed(seed)
     method.attach(learner, seed, single.scenario)
     started = time.perf_counter()
-    before = evaluate(learner, method, single, train_config.eval_batch_size)
+    before = evaluate(learner, method, single, train_config.eval_batch_size, tc=train_config)
     t0 = time.perf_counter()
     learn_phase(0, method.phases(single)[0], learner, method, train_config, None,
                 torch.Generator().manual_seed(seed), ())
     seconds = time.perf_counter() - t0
-    after = evaluate(learner, method, single, train_config.eval_batch_size)
+    after = evaluate(learner, method, single, train_config.eval_batch_size, tc=train_config)
     matrix = AccuracyMatrix(np.stack([before, after]), (0, 1), tuple(t.name for t in single))
     result = Result({**config.to_dict(), "run_id": config.run_id, "stream_params": single.params}, matrix,
                     [seconds], time.perf_counter() - started, [], 0, peak_rss_mb(),
-                    describe_environment(train_config.threads))
+                    {**describe_environment(train_config.threads), **describe_device(train_config.device)})
     if store is not None:
         store.put(result)
     return result

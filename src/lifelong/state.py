@@ -163,8 +163,8 @@ class State:
         torch.set_num_threads(tc.threads)
         learner, method, data_order, optimizer = self._restore(stream)
         initial_learner, initial_method = self._build(stream)  # row 0: the network before any training
-        row0 = evaluate(initial_learner, initial_method, [stream[k]], tc.eval_batch_size)[0]
-        before = evaluate(learner, method, [stream[k]], tc.eval_batch_size)[0] if k else row0
+        row0 = evaluate(initial_learner, initial_method, [stream[k]], tc.eval_batch_size, tc=tc)[0]
+        before = evaluate(learner, method, [stream[k]], tc.eval_batch_size, tc=tc)[0] if k else row0
         phase = method.phases(stream)[k]
         t0 = time.perf_counter()
         try:
@@ -175,7 +175,7 @@ class State:
             raise _diverged(method, self._run_config(stream, method), phase, f"task {k + 1}", bad,
                             lambda: self.result(stream.name)) from None
         seconds = time.perf_counter() - t0
-        row = evaluate(learner, method, stream, tc.eval_batch_size)
+        row = evaluate(learner, method, stream, tc.eval_batch_size, tc=tc)
         matrix = np.full((k + 2, k + 1), np.nan)
         matrix[:k + 1, :k] = self.matrix
         matrix[0, k], matrix[k, k], matrix[k + 1] = row0, before, row
@@ -202,7 +202,8 @@ class State:
                               "head, which only learning it gives")
         stream = self._stream(learned + new, check=True)
         learner, method = self._restore(stream)[:2]
-        accuracies = evaluate(learner, method, stream, self._train().eval_batch_size)
+        tc = self._train()
+        accuracies = evaluate(learner, method, stream, tc.eval_batch_size, tc=tc)
         return {task.name: float(a) for task, a in zip(stream, accuracies, strict=True)}
 
     def predict(self, x: np.ndarray, task: int | None = None, source: str = "inputs") -> np.ndarray:
