@@ -37,6 +37,7 @@ import lifelong
 from lifelong._registry import METHODS
 from lifelong.config import RunConfig, TrainConfig, resolve_device
 from lifelong.device import describe_device
+from lifelong.errors import OptionError
 from lifelong.models.learner import Learner
 from lifelong.observers import Observer
 from lifelong.presets import load_preset
@@ -124,6 +125,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds: the script's own check")
     parser.add_argument("--out", help="also write the output to this file")
     args = parser.parse_args()
+    try:
+        resolve_device(args.device)
+    except OptionError as err:  # no GPU here: one line, as the CLI says it
+        sys.exit(f"device_check: {err}")
     buffer = io.StringIO()
 
     def say(line: str) -> None:
