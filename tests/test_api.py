@@ -30,8 +30,8 @@ def test_different_seeds_differ_same_seed_repeats() -> None:
 
 
 def test_unknown_training_keyword() -> None:
-    with pytest.raises(OptionError,
-                       match="epoch: unknown training option; valid: batch_size, betas, deterministic, device, epochs"):
+    with pytest.raises(OptionError, match="epoch: unknown training option; valid: batch_size, betas, clip_norm, "
+                                          "deterministic, device, epochs"):
         lifelong.run("synthetic", epoch=3)
 
 

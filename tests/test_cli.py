@@ -56,8 +56,9 @@ SYN = ["run", "--stream", "synthetic", "--model", "mlp-8x1"]
         ([*SYN, "--stream.tasks", "many"], "--stream.tasks: cannot read 'many' as int"),
         ([*SYN, "--stream.tasks", "0"], "stream synthetic: tasks must be at least 1, got 0"),
         ([*SYN, "--train.speed", "9"], "--train.speed: unknown option of training; valid: batch_size, betas, "
-                                       "deterministic, device, epochs, eval_batch_size, input_cache_mb, iterations, "
-                                       "lr, momentum, optimizer, precision, reset_optimizer, threads"),
+                                       "clip_norm, deterministic, device, epochs, eval_batch_size, input_cache_mb, "
+                                       "iterations, linear_start_epochs, lr, lr_step_epochs, lr_step_factor, "
+                                       "momentum, optimizer, precision, reset_optimizer, threads"),
         ([*SYN, "--method", "ewc", "--method.lamda", "9"],
          "--method.lamda: unknown option of method 'ewc'; valid: fisher, half, lam, samples"),
         ([*SYN, "--method", "ewc,si", "--method.lamda", "9"],

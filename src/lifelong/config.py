@@ -41,6 +41,13 @@ class TrainConfig:
         deterministic: on CUDA, deterministic algorithms only (``torch.use_deterministic_algorithms``
             with cuBLAS's fixed workspace): the same matrix from run to run, a little slower. The CPU
             is deterministic anyway. Part of the run id when set.
+        clip_norm: the largest L2 norm of a step's gradient over all trained parameters (after the method's
+            own gradient work, e.g. GEM's projection); a larger one is scaled down to it. ``None``: no clipping.
+        lr_step_epochs, lr_step_factor: anneal the rate by ``lr_step_factor`` after every ``lr_step_epochs``
+            epochs of a phase (the MemN2N recipe halves it every 25); ``None``: a constant rate.
+        linear_start_epochs: epochs at the start of each phase in the model's linear mode, before the
+            ``epochs`` in its normal one and before any annealing (MemN2N's linear start, LS: no softmax
+            over memories); only for models that have such a mode.
         input_cache_mb: memory for the inputs of the phase's training examples, prepared once
             (scaled, permuted, rotated) instead of per batch; a phase whose prepared inputs do not
             fit prepares each batch as it is drawn. Only speed and memory change, never a number, so
@@ -61,6 +68,10 @@ class TrainConfig:
     precision: Literal["fp32", "bf16"] = "fp32"
     deterministic: bool = False
     input_cache_mb: int = 1024
+    clip_norm: float | None = None
+    lr_step_epochs: int | None = None
+    lr_step_factor: float = 0.5
+    linear_start_epochs: int = 0
 
     def __post_init__(self) -> None:
         """Refuse what cannot train (a NaN rate trains to chance and exits 0 otherwise), naming the field."""
@@ -72,14 +83,25 @@ class TrainConfig:
         cache = self.input_cache_mb
         if isinstance(cache, bool) or not isinstance(cache, int) or cache < 0:
             raise OptionError(f"--train.input_cache_mb: must be a whole number of at least 0, got {cache!r}")
-        for name in ("epochs", "batch_size", "eval_batch_size", "threads", "iterations"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "threads", "iterations", "lr_step_epochs"):
             value = getattr(self, name)
-            if value is None and name == "iterations":
+            if value is None and name in ("iterations", "lr_step_epochs"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise OptionError(f"--train.{name}: must be a whole number of at least 1, got {value!r}")
         if not _finite(self.lr) or self.lr <= 0:
             raise OptionError(f"--train.lr: must be a positive finite number, got {self.lr!r}")
+        starts = self.linear_start_epochs
+        if isinstance(starts, bool) or not isinstance(starts, int) or starts < 0:
+            raise OptionError(f"--train.linear_start_epochs: must be a whole number of at least 0, got {starts!r}")
+        if self.iterations is not None:
+            for name in ("lr_step_epochs", "linear_start_epochs"):
+                if getattr(self, name):
+                    raise OptionError(f"--train.{name}: counts epochs, but this run counts --train.iterations")
+        if self.clip_norm is not None and (not _finite(self.clip_norm) or self.clip_norm <= 0):
+            raise OptionError(f"--train.clip_norm: must be a positive finite number or none, got {self.clip_norm!r}")
+        if not _finite(self.lr_step_factor) or not 0 < self.lr_step_factor <= 1:
+            raise OptionError(f"--train.lr_step_factor: must be in (0, 1], got {self.lr_step_factor!r}")
         if not _finite(self.momentum) or not 0 <= self.momentum < 1:
             raise OptionError(f"--train.momentum: must be in [0, 1), got {self.momentum!r}")
         if len(self.betas) != 2 or not all(_finite(b) and 0 <= b < 1 for b in self.betas):
@@ -90,7 +112,8 @@ class TrainConfig:
 RESULT_NEUTRAL = ("input_cache_mb",)
 # Fields added after run ids were first made, with the value every earlier run had: left out of the run id at
 # that value, so an earlier run keeps its id (and a sweep still finds it stored).
-NEW_FIELD_DEFAULTS = {"device": "cpu", "precision": "fp32", "deterministic": False}
+NEW_FIELD_DEFAULTS = {"device": "cpu", "precision": "fp32", "deterministic": False, "clip_norm": None,
+                      "lr_step_epochs": None, "lr_step_factor": 0.5, "linear_start_epochs": 0}
 
 
 def resolve_device(device: str) -> str:

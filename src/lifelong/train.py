@@ -18,7 +18,7 @@ import torch
 from lifelong.config import RunConfig, TrainConfig
 from lifelong.device import TestSets, autocast, describe_device, determinism, prepared, stream_on, tensors_on
 from lifelong.environment import describe_environment
-from lifelong.errors import CheckpointError, DivergedError, LifelongError, one_line
+from lifelong.errors import CheckpointError, DivergedError, LifelongError, OptionError, one_line
 from lifelong.methods.base import Method, Phase
 from lifelong.metrics import AccuracyMatrix
 from lifelong.models.learner import Learner, make_optimizer
@@ -52,6 +52,9 @@ def train(
     """
     method.validate()
     tc = config.train
+    if tc.linear_start_epochs and not linear_modes(learner):
+        raise OptionError(f"--train.linear_start_epochs: model {config.model} has no linear mode to start in "
+                          "(memn2n has)")
     with determinism(tc):
         return _train(stream, method, learner, config, observers, checkpoints)
 
@@ -191,8 +194,11 @@ def learn_phase(
         o.phase_started(index, phase.task.name, _phase_steps(phase, tc))
     learner.train()
     watch = LossWatch(torch.device(tc.device))
+    schedule = EpochSchedule(tc, learner, pool) if tc.iterations is None else None
     step = -1
     for step, batch in enumerate(_phase_batches(pool, tc, data_order)):
+        if schedule is not None:
+            schedule.at(step, optimizer)
         batch = method.batch(batch)
         with autocast(tc):
             logits = learner(batch.x, batch.task_ids)
@@ -206,11 +212,15 @@ def learn_phase(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         method.after_backward(batch)
+        if tc.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, tc.clip_norm)
         optimizer.step()
         method.after_step()
         for o in observers:
             o.step(step, loss.detach())
     watch.finish(learner)
+    if schedule is not None:
+        schedule.finish()
     if not _finite_parameters(learner):
         raise NonFinite(step, "the parameters are no longer finite (a non-finite gradient or update)")
     method.after_task(phase.task)
@@ -219,6 +229,36 @@ def learn_phase(
     if bad is not None:
         raise NonFinite(None, f"its state {bad} is not finite")
     return optimizer
+
+
+class EpochSchedule:
+    """What changes from epoch to epoch of a phase: the models' linear mode for the first
+    ``linear_start_epochs`` (then off for good), and the rate, ``lr`` annealed by ``lr_step_factor`` after
+    every ``lr_step_epochs`` epochs that follow the linear start (the MemN2N authors' recipe restarts the
+    schedule when the softmax is put back)."""
+
+    def __init__(self, tc: TrainConfig, learner: Learner, pool: Sequence[Task]) -> None:
+        self.tc, self.steps = tc, steps_per_epoch(pool, tc.batch_size)
+        self.switches = linear_modes(learner) if tc.linear_start_epochs else []
+
+    def at(self, step: int, optimizer: torch.optim.Optimizer) -> None:
+        if step % self.steps:
+            return
+        epoch, tc = step // self.steps - self.tc.linear_start_epochs, self.tc
+        for module in self.switches:
+            module.linear_start = epoch < 0
+        if tc.lr_step_epochs is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = tc.lr * tc.lr_step_factor ** (max(epoch, 0) // tc.lr_step_epochs)
+
+    def finish(self) -> None:
+        for module in self.switches:
+            module.linear_start = False
+
+
+def linear_modes(learner: Learner) -> list[Any]:
+    """The modules with a linear mode (a ``linear_start`` switch, e.g. MemN2N's memory layers without softmax)."""
+    return [m for m in learner.modules() if hasattr(m, "linear_start")]
 
 
 def _diverged(
@@ -386,13 +426,13 @@ def evaluate(
 def _phase_steps(phase: Phase, tc: TrainConfig) -> int:
     if tc.iterations is not None:
         return tc.iterations * len(phase.tasks)
-    return tc.epochs * steps_per_epoch(phase.tasks, tc.batch_size)
+    return (tc.epochs + tc.linear_start_epochs) * steps_per_epoch(phase.tasks, tc.batch_size)
 
 
 def _phase_batches(tasks: Sequence[Task], tc: TrainConfig, generator: torch.Generator) -> Iterator[Batch]:
     if tc.iterations is not None:
         return batches(tasks, tc.batch_size, generator, iterations=tc.iterations * len(tasks))
-    return batches(tasks, tc.batch_size, generator, epochs=tc.epochs)
+    return batches(tasks, tc.batch_size, generator, epochs=tc.epochs + tc.linear_start_epochs)
 
 
 def _same_params(optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> bool:

@@ -75,18 +75,84 @@ def test_memn2n_ignores_padding_and_uses_order() -> None:
     assert torch.allclose(bigger(padded), out, atol=1e-6)  # empty slots change nothing
 
 
-def _memn2n_word_by_word(model: MemN2N, x: torch.Tensor) -> torch.Tensor:
-    """The paper's equations looked up word by word (Sec. 2.1, 2.2, 4.1): the reference of the fast forward."""
+def _memn2n_word_by_word(model: MemN2N, x: torch.Tensor, linear: bool = False,
+                         times: torch.Tensor | None = None) -> torch.Tensor:
+    """The paper's equations looked up word by word (Sec. 2.1, 2.2, 4.1): the reference of the fast forward.
+    ``linear``: LS's p_i = u^T m_i (no softmax); ``times``: each slot's temporal row (RN), else slot i's own."""
     story, question = x[:, :-1].long(), x[:, -1].long()
     present = (story != 0).any(-1)
     enc = model.get_buffer("encoding")
     u = (model.embed[0](question) * enc).sum(1)
     for k in range(model.hops):
-        m = (model.embed[k](story) * enc).sum(2) + model.temporal[k]
-        c = (model.embed[k + 1](story) * enc).sum(2) + model.temporal[k + 1]
-        p = torch.softmax((m @ u.unsqueeze(2)).squeeze(2).masked_fill(~present, float("-inf")), 1).nan_to_num(0.0)
+        t_a, t_c = (model.temporal[k], model.temporal[k + 1]) if times is None else \
+            (model.temporal[k][times], model.temporal[k + 1][times])
+        m = (model.embed[k](story) * enc).sum(2) + t_a
+        c = (model.embed[k + 1](story) * enc).sum(2) + t_c
+        scores = (m @ u.unsqueeze(2)).squeeze(2)
+        if linear:
+            p = scores * present
+        else:
+            p = torch.softmax(scores.masked_fill(~present, float("-inf")), 1).nan_to_num(0.0)
         u = u + (p.unsqueeze(2) * c).sum(1)
     return u
+
+
+def _stories(n: int, memory: int, length: int, vocab: int) -> torch.Tensor:
+    x = torch.randint(1, vocab, (n, memory + 1, length), dtype=torch.int32)
+    for row, size in enumerate(torch.randint(0, memory, (n,)).tolist()):
+        x[row, size:memory] = 0  # stories of 0..memory-1 sentences, most recent first, padded at the end
+    return x
+
+
+def test_linear_start_drops_the_softmax_over_memories() -> None:
+    """LS (Sec. 4.2): with ``linear_start`` the hops are u + sum_i (u . m_i) c_i, the word-by-word equations
+    without the softmax; switched off, the softmax is back."""
+    torch.manual_seed(0)
+    model = MemN2N(vocab=30, memory=8, sentence_length=5, dim=6, hops=3)
+    x = _stories(16, 8, 5, 30)
+    softmax = model(x)
+    model.linear_start = True
+    assert torch.allclose(model(x), _memn2n_word_by_word(model, x, linear=True), atol=1e-5)
+    assert not torch.allclose(model(x), softmax, atol=1e-3)
+    model.linear_start = False
+    assert torch.allclose(model(x), _memn2n_word_by_word(model, x), atol=1e-6)
+
+
+def test_random_noise_draws_sorted_time_indices_with_up_to_ten_percent_blanks() -> None:
+    """RN (Sec. 4.1; the authors' randomize_time = 0.1): a story of n = 10 sentences gets 10 distinct, increasing
+    time indices out of 0..n + b - 1 with b uniform on {0, 1}, so the last is 10 with probability
+    1/2 * 10/11 and the first is never above 1; the forward uses exactly these rows of T_A and T_C, in
+    training only."""
+    torch.manual_seed(0)
+    model = MemN2N(vocab=30, memory=12, sentence_length=4, dim=6, hops=2, time_noise=0.1)
+    present = torch.zeros(20000, 12, dtype=torch.bool)
+    present[:, :10] = True
+    times = model.noisy_time(present)[:, :10]
+    assert bool((times.diff(dim=1) > 0).all()) and int(times.min()) == 0 and int(times.max()) == 10
+    assert float((times[:, -1] == 10).float().mean()) == pytest.approx(0.5 * 10 / 11, abs=0.015)
+    assert int(times[:, 0].max()) == 1
+    assert float((times[:, 0] == 1).float().mean()) == pytest.approx(0.5 * 1 / 11, abs=0.008)
+    x = _stories(16, 12, 4, 30)
+    model.train()
+    torch.manual_seed(5)
+    noisy = model(x)
+    torch.manual_seed(5)
+    slots = int((x[:, :-1] != 0).any(-1).sum(1).max())
+    drawn = model.noisy_time((x[:, :-1] != 0).any(-1)[:, :slots])
+    expected = _memn2n_word_by_word(model, x[:, [*range(slots), 12]], times=drawn)
+    assert torch.allclose(noisy, expected, atol=1e-5)
+    model.eval()
+    assert torch.allclose(model(x), _memn2n_word_by_word(model, x), atol=1e-6)  # no noise at evaluation
+
+
+def test_memn2n_size_names_random_noise() -> None:
+    from lifelong.models.backbones import build_backbone
+
+    assert build_backbone("memn2n-3x20-rn", (51, 7), vocab=30).time_noise == 0.1
+    assert build_backbone("memn2n-rn", (51, 7), vocab=30).out_features == 20
+    assert build_backbone("memn2n-2x8", (51, 7), vocab=30).time_noise == 0.0
+    with pytest.raises(ValueError, match="bad memn2n size '3x20-xy'"):
+        build_backbone("memn2n-3x20-xy", (51, 7), vocab=30)
 
 
 def test_memn2n_forward_and_gradients_equal_the_word_by_word_equations() -> None:

@@ -8,14 +8,18 @@ layer is the scenario's head like any other model's.
 Follows the paper's 1k-bAbI setting: adjacent weight tying of the embeddings (A^{k+1} = C^k,
 B = A^1; Sec. 2.2), position encoding of words (Sec. 4.1: l_kj = (1 - j/J) - (k/d)(1 - 2j/J)) and
 temporal encoding (Sec. 4.1: m_i = sum_j l_j * A x_ij + T_A(i)). Named ``memn2n`` (3 hops, d = 20)
-or ``memn2n-HxD``. Not here: linear start (LS) and random noise on the time index (RN), which are
-training tricks, and layer-wise tying (LW); nor the adjacent scheme's W^T = C^K, because the answer
-layer is the scenario's head. Trained per task, it is therefore Table 1's "PE" column (3 hops, per
-task, 1k), not "PE LS RN" (benchmarks/babi_memn2n.py).
+or ``memn2n-HxD``; ``memn2n-HxD-rn`` adds random noise (RN, Sec. 4.1): in training, each story's
+time indices are a sorted random subset of 1..n + b, b drawn from 0..ceil(0.1 n), i.e. up to 10 %
+empty memories inserted (the authors' ``randomize_time = 0.1``). Linear start (LS, Sec. 4.2) is the
+``linear_start`` switch, the memory layers without their softmax, which the training loop turns on
+for ``TrainConfig.linear_start_epochs``. Not here: layer-wise tying (LW), nor the adjacent scheme's
+W^T = C^K, because the answer layer is the scenario's head. The paper's training recipe (SGD,
+annealing, clipping, LS, best of 10) is ``configs/memn2n-paper.toml`` and benchmarks/babi_memn2n.py.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import torch
@@ -34,10 +38,16 @@ def position_encoding(sentence_length: int, dim: int) -> Tensor:
 
 
 class MemN2N(nn.Module):
-    """K hops over memory with adjacent weight tying, position and temporal encoding."""
+    """K hops over memory with adjacent weight tying, position and temporal encoding.
 
-    def __init__(self, vocab: int, memory: int, sentence_length: int, dim: int = 20, hops: int = 3) -> None:
+    ``time_noise`` is RN's fraction of empty memories (0: none); ``linear_start`` drops the softmax
+    over memories (p_i = u^T m_i), the linear model LS starts from.
+    """
+
+    def __init__(self, vocab: int, memory: int, sentence_length: int, dim: int = 20, hops: int = 3,
+                 time_noise: float = 0.0) -> None:
         super().__init__()
+        self.time_noise, self.linear_start = time_noise, False
         if vocab < 2:
             raise ValueError("memn2n needs a token vocabulary (a stream of token ids, e.g. babi)")
         self.hops, self.out_features = hops, dim
@@ -63,12 +73,35 @@ class MemN2N(nn.Module):
         u = self.encode(0, question.unsqueeze(1)).squeeze(1)  # (N, d)
         # m^k = Σ_j l_j ⊙ A^k x_ij + T_A^k and c^k = the same with C^k; adjacent tying makes c^k = m^(k+1),
         # so each of the hops + 1 embeddings encodes the story once.
-        memory = [self.encode(k, story) + self.temporal[k][:slots] for k in range(self.hops + 1)]
+        if self.training and self.time_noise > 0 and not is_functorch_wrapped_tensor(x):
+            index = self.noisy_time(present)
+            memory = [self.encode(k, story) + self.temporal[k][index] for k in range(self.hops + 1)]
+        else:
+            memory = [self.encode(k, story) + self.temporal[k][:slots] for k in range(self.hops + 1)]
         for k in range(self.hops):
-            scores = torch.einsum("nmd,nd->nm", memory[k], u).masked_fill(~present, float("-inf"))
-            p = torch.softmax(scores, dim=1).nan_to_num(0.0)  # an empty story attends to nothing
+            scores = torch.einsum("nmd,nd->nm", memory[k], u)
+            if self.linear_start:
+                p = scores.masked_fill(~present, 0.0)
+            else:
+                p = torch.softmax(scores.masked_fill(~present, float("-inf")), dim=1).nan_to_num(0.0)  # empty: none
             u = u + torch.einsum("nm,nmd->nd", p, memory[k + 1])
         return u
+
+    def noisy_time(self, present: Tensor) -> Tensor:
+        """RN's time index of every slot (N, S): slot i of a story of n sentences gets the i-th smallest of n
+        indices drawn without replacement from 0..n + b - 1, b uniform on 0..ceil(time_noise * n); indices past
+        the last temporal row are held at it (the authors' "vocabulary limit"). Drawn on the CPU from torch's
+        global generator (saved in checkpoints), so every device draws the same noise."""
+        n = present.sum(1, keepdim=True)  # (N, 1)
+        draws = torch.rand(len(n), 1 + present.shape[1] + math.ceil(self.time_noise * present.shape[1]),
+                           device="cpu").to(n.device)
+        blanks = torch.floor(draws[:, :1] * (torch.ceil(self.time_noise * n) + 1))
+        width = present.shape[1] + math.ceil(self.time_noise * present.shape[1])
+        positions = torch.arange(width, device=n.device)
+        keys = draws[:, 1:].masked_fill(positions >= n + blanks, 2.0)
+        chosen = keys.argsort(1)[:, :present.shape[1]]  # the first n: a random n-subset of 0..n+b-1
+        chosen = chosen.masked_fill(~present, width).sort(1).values
+        return chosen.clamp(max=len(self.temporal[0]) - 1)
 
     def encode(self, k: int, sentences: Tensor) -> Tensor:
         """Σ_j l_j ⊙ E_k x_j for every sentence of token ids (N, S, J): (N, S, d), E_k the k-th embedding.
@@ -91,14 +124,17 @@ class MemN2N(nn.Module):
         return nn.functional.embedding_bag(index, table, mode="sum").reshape(n, s, dim)
 
 
-@MODELS.register("memn2n", family="backbone", summary="end-to-end memory network for token stories: memn2n-3x20")
+@MODELS.register("memn2n", family="backbone",
+                 summary="end-to-end memory network for token stories: memn2n-3x20, memn2n-3x20-rn (random noise)")
 def memn2n(size: str, input_shape: tuple[int, ...], vocab: int = 0) -> MemN2N:
-    hops, dim = 3, 20
+    hops, dim, noise = 3, 20, 0.0
     if size:
-        m = re.fullmatch(r"(\d+)x(\d+)", size)
-        if not m:
-            raise ValueError(f"bad memn2n size {size!r}: use HOPSxDIM, e.g. 3x20")
-        hops, dim = int(m[1]), int(m[2])
+        m = re.fullmatch(r"(?:(\d+)x(\d+))?(-?rn)?", size)
+        if not m or (m[1] is None and m[3] not in (None, "rn")) or (m[1] is not None and m[3] == "rn"):
+            raise ValueError(f"bad memn2n size {size!r}: use HOPSxDIM, e.g. 3x20, and -rn for random noise")
+        if m[1] is not None:
+            hops, dim = int(m[1]), int(m[2])
+        noise = 0.1 if m[3] else 0.0
     if len(input_shape) != 2:
         raise ValueError(f"memn2n expects inputs of shape (memory + 1, sentence length), got {input_shape}")
-    return MemN2N(vocab, input_shape[0] - 1, input_shape[1], dim, hops)
+    return MemN2N(vocab, input_shape[0] - 1, input_shape[1], dim, hops, noise)
