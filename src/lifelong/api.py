@@ -67,8 +67,7 @@ def build_stream(name: str, params: dict[str, Any] | None = None, seed: int | No
     if not 1 <= k < len(stream):
         raise OptionError(f"{where}first_tasks: must be between 1 and {len(stream) - 1} (stream {name} has "
                           f"{len(stream)} tasks), got {k}")
-    return Stream(stream.name, stream.tasks[:k], stream.scenario, stream.input_shape,
-                  {**stream.params, "first_tasks": k}, stream.vocab, stream.label_space)
+    return dataclasses.replace(stream, tasks=stream.tasks[:k], params={**stream.params, "first_tasks": k})
 
 
 def build_method(name: str, params: dict[str, Any] | None = None, where: str = "--method.") -> Method:

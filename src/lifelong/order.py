@@ -21,6 +21,7 @@ content-addressed, so a repeated study trains nothing again.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -80,8 +81,7 @@ def transfer_row(stream: Stream, i: int, model: str, seed: int, train_config: Tr
     """
     order = [i, *[j for j in range(len(stream)) if j != i]]
     reordered = stream.reordered(order)
-    single = Stream(reordered.name, reordered.tasks, reordered.scenario, reordered.input_shape,
-                    {**reordered.params, "transfer_from": i}, reordered.vocab, reordered.label_space)
+    single = dataclasses.replace(reordered, params={**reordered.params, "transfer_from": i})
     method = build_method("finetune")
     config = run_config(single, method, model, seed, train_config, init)
     if store is not None and store.has(config.run_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 
 import lifelong
 from lifelong.data.babi import parse_task_text, write_dataset
+from lifelong.errors import OptionError
 from lifelong.models.memn2n import MemN2N, position_encoding
 from lifelong.streams.babi import examples_of, words
 from lifelong.streams.scenario import Scenario
@@ -153,6 +155,62 @@ def test_memn2n_size_names_random_noise() -> None:
     assert build_backbone("memn2n-2x8", (51, 7), vocab=30).time_noise == 0.0
     with pytest.raises(ValueError, match="bad memn2n size '3x20-xy'"):
         build_backbone("memn2n-3x20-xy", (51, 7), vocab=30)
+    assert build_backbone("memn2n-3x20-rn-tied", (51, 7), vocab=30).tied_answers
+    assert not build_backbone("memn2n-3x20-rn", (51, 7), vocab=30).tied_answers
+    with pytest.raises(ValueError, match="bad memn2n size 'tied-rn'"):
+        build_backbone("memn2n-tied-rn", (51, 7), vocab=30)
+
+
+def test_tied_answer_layer_is_the_last_output_embedding() -> None:
+    """W^T = C^K (Sec. 2.2): the tied model equals an untied one whose head holds C^K's rows of the answer
+    words (no bias), and C^K's gradient is the untied model's C^K gradient plus its head-weight gradient
+    added into those rows. Answers that are no story word ("yes", "no") have rows of their own."""
+    stream = lifelong.streams.babi(tasks=(2, 6), examples=40, test_examples=10)
+    tokens = torch.tensor(stream.answer_tokens)
+    assert len(tokens) == stream.n_classes and int((tokens == 0).sum()) == 2  # yes, no
+    tied = lifelong.api.build_learner("memn2n-3x20-tied", stream, seed=0).eval()
+    untied = lifelong.api.build_learner("memn2n-3x20", stream, seed=1).eval()
+    untied.backbone.load_state_dict(tied.backbone.state_dict())
+    own = tied.head.linear.own
+    with torch.no_grad():
+        untied.head.linear.weight[tokens > 0] = tied.backbone.answer_embedding()[tokens[tokens > 0]]
+        untied.head.linear.weight[tokens == 0] = own
+        untied.head.linear.bias.zero_()
+    x, y = stream.tasks[0].train.x, stream.tasks[0].train.y
+    ids = torch.zeros(len(x), dtype=torch.long)
+    assert torch.allclose(tied(x, ids), untied(x, ids), atol=1e-6)
+    c_k = tied.backbone.answer_embedding()
+    (g_tied,) = torch.autograd.grad(tied.loss(tied(x, ids), y), [c_k])
+    c_untied, w = untied.backbone.answer_embedding(), untied.head.linear.weight
+    g_c, g_w = torch.autograd.grad(untied.loss(untied(x, ids), y), [c_untied, w])
+    expected = g_c.index_add(0, tokens[tokens > 0], g_w[tokens > 0])
+    assert torch.allclose(g_tied, expected, atol=1e-6)
+    assert not torch.allclose(g_tied, g_c, atol=1e-4)  # the answer layer's share is really there
+
+
+def test_answer_tokens_are_the_answers_input_words() -> None:
+    """Task 1's answer is always the place named in its supporting fact, so its token is in the story."""
+    stream = lifelong.streams.babi(tasks=(1,), examples=100, test_examples=10)
+    tokens = torch.tensor(stream.answer_tokens)[stream.tasks[0].train.y]
+    stories = stream.tasks[0].train.x[:, :-1].flatten(1)
+    assert bool((stories == tokens.unsqueeze(1)).any(1).all())
+
+
+def test_tied_answer_heads_per_task_read_their_own_answers() -> None:
+    """Task-incremental: head t's output i is C^K's row of task t's i-th answer."""
+    stream = lifelong.streams.babi(tasks=(1, 2), examples=40, test_examples=10, scenario="task")
+    learner = lifelong.api.build_learner("memn2n-3x20-tied", stream, seed=0).eval()
+    x = stream.tasks[1].train.x[:5]
+    features = learner.features(x)
+    rows = torch.tensor([stream.answer_tokens[c] for c in stream.tasks[1].classes])
+    expected = features @ learner.backbone.answer_embedding()[rows].T
+    assert torch.allclose(learner(x, torch.ones(5, dtype=torch.long)), expected, atol=1e-6)
+
+
+def test_tied_answers_need_answers_that_are_words() -> None:
+    stream = dataclasses.replace(lifelong.streams.babi(tasks=(1,), examples=20, test_examples=10), answer_tokens=())
+    with pytest.raises(OptionError, match="^--model memn2n-tied: the tied answer layer needs a stream whose answers"):
+        lifelong.api.build_learner("memn2n-tied", stream, seed=0)
 
 
 def test_memn2n_forward_and_gradients_equal_the_word_by_word_equations() -> None:

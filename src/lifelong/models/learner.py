@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lifelong.models.backbones import build_backbone
-from lifelong.models.heads import build_head
+from lifelong.models.heads import LayerFactory, TiedAnswers, build_head, linear_layer
 from lifelong.models.init import initialise
 from lifelong.streams.stream import Stream
 from lifelong.streams.task import Batch, Task
@@ -37,7 +37,7 @@ class Learner(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             backbone = build_backbone(model, stream.input_shape, stream.vocab)
-            head = build_head(stream, backbone_width(backbone))
+            head = build_head(stream, backbone_width(backbone), answer_layer(model, backbone, stream))
             learner = cls(backbone, head, stream)
             initialise(learner, init)
         learner.init = init
@@ -85,6 +85,17 @@ class Learner(nn.Module):
                 after_step()
             last = float(loss.detach())
         return last
+
+
+def answer_layer(model: str, backbone: nn.Module, stream: Stream) -> LayerFactory:
+    """The head's layers: linear, or tied to the backbone's word embedding where it asks (``tied_answers``)."""
+    if not getattr(backbone, "tied_answers", False):
+        return linear_layer
+    if not stream.answer_tokens:
+        raise ValueError(f"{model}: the tied answer layer needs a stream whose answers are words (babi); "
+                         f"stream {stream.name!r} has none")
+    embedding: Callable[[], Tensor] = backbone.answer_embedding  # type: ignore[assignment]
+    return lambda in_features, classes: TiedAnswers(embedding, [stream.answer_tokens[c] for c in classes])
 
 
 def backbone_width(backbone: nn.Module) -> int:

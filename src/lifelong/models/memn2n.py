@@ -12,9 +12,12 @@ or ``memn2n-HxD``; ``memn2n-HxD-rn`` adds random noise (RN, Sec. 4.1): in traini
 time indices are a sorted random subset of 1..n + b, b drawn from 0..ceil(0.1 n), i.e. up to 10 %
 empty memories inserted (the authors' ``randomize_time = 0.1``). Linear start (LS, Sec. 4.2) is the
 ``linear_start`` switch, the memory layers without their softmax, which the training loop turns on
-for ``TrainConfig.linear_start_epochs``. Not here: layer-wise tying (LW), nor the adjacent scheme's
-W^T = C^K, because the answer layer is the scenario's head. The paper's training recipe (SGD,
-annealing, clipping, LS, best of 10) is ``configs/memn2n-paper.toml`` and benchmarks/babi_memn2n.py.
+for ``TrainConfig.linear_start_epochs``. The adjacent scheme's last tie, the answer layer to the last
+output embedding (W^T = C^K), is the ``-tied`` suffix (``memn2n-3x20-rn-tied``): the scenario's head then
+reads its rows from C^K (``heads.TiedAnswers``), which needs a stream whose answers are words. Without it
+the head is the scenario's own linear layer, as for every other backbone. Not here: layer-wise tying
+(LW). The paper's training recipe (SGD, annealing, clipping, LS, best of 10) is
+``configs/memn2n-paper.toml`` and benchmarks/babi_memn2n.py.
 """
 
 from __future__ import annotations
@@ -41,13 +44,14 @@ class MemN2N(nn.Module):
     """K hops over memory with adjacent weight tying, position and temporal encoding.
 
     ``time_noise`` is RN's fraction of empty memories (0: none); ``linear_start`` drops the softmax
-    over memories (p_i = u^T m_i), the linear model LS starts from.
+    over memories (p_i = u^T m_i), the linear model LS starts from; ``tied_answers`` asks the learner for
+    an answer layer tied to :meth:`answer_embedding` (W^T = C^K).
     """
 
     def __init__(self, vocab: int, memory: int, sentence_length: int, dim: int = 20, hops: int = 3,
-                 time_noise: float = 0.0) -> None:
+                 time_noise: float = 0.0, tied_answers: bool = False) -> None:
         super().__init__()
-        self.time_noise, self.linear_start = time_noise, False
+        self.time_noise, self.linear_start, self.tied_answers = time_noise, False, tied_answers
         if vocab < 2:
             raise ValueError("memn2n needs a token vocabulary (a stream of token ids, e.g. babi)")
         self.hops, self.out_features = hops, dim
@@ -87,6 +91,12 @@ class MemN2N(nn.Module):
             u = u + torch.einsum("nm,nmd->nd", p, memory[k + 1])
         return u
 
+    def answer_embedding(self) -> Tensor:
+        """C^K, the last hop's output embedding (vocab, d): the answer layer's weight when tied."""
+        embedding = self.embed[self.hops]
+        assert isinstance(embedding, nn.Embedding)
+        return embedding.weight
+
     def noisy_time(self, present: Tensor) -> Tensor:
         """RN's time index of every slot (N, S): slot i of a story of n sentences gets the i-th smallest of n
         indices drawn without replacement from 0..n + b - 1, b uniform on 0..ceil(time_noise * n); indices past
@@ -125,16 +135,18 @@ class MemN2N(nn.Module):
 
 
 @MODELS.register("memn2n", family="backbone",
-                 summary="end-to-end memory network for token stories: memn2n-3x20, memn2n-3x20-rn (random noise)")
+                 summary="end-to-end memory network for token stories: memn2n-3x20, memn2n-3x20-rn (random noise), "
+                         "memn2n-3x20-rn-tied (answer layer tied to the last output embedding)")
 def memn2n(size: str, input_shape: tuple[int, ...], vocab: int = 0) -> MemN2N:
-    hops, dim, noise = 3, 20, 0.0
-    if size:
-        m = re.fullmatch(r"(?:(\d+)x(\d+))?(-?rn)?", size)
-        if not m or (m[1] is None and m[3] not in (None, "rn")) or (m[1] is not None and m[3] == "rn"):
-            raise ValueError(f"bad memn2n size {size!r}: use HOPSxDIM, e.g. 3x20, and -rn for random noise")
-        if m[1] is not None:
-            hops, dim = int(m[1]), int(m[2])
-        noise = 0.1 if m[3] else 0.0
+    hops, dim = 3, 20
+    parts = size.split("-") if size else []
+    if parts and re.fullmatch(r"\d+x\d+", parts[0]):
+        hops, dim = (int(v) for v in parts.pop(0).split("x"))
+    flags = set(parts)
+    if len(flags) != len(parts) or not flags <= {"rn", "tied"} or parts != sorted(parts):
+        raise ValueError(f"bad memn2n size {size!r}: use HOPSxDIM, e.g. 3x20, then -rn for random noise and "
+                         f"-tied for the tied answer layer (memn2n-3x20-rn-tied)")
     if len(input_shape) != 2:
         raise ValueError(f"memn2n expects inputs of shape (memory + 1, sentence length), got {input_shape}")
-    return MemN2N(vocab, input_shape[0] - 1, input_shape[1], dim, hops, noise)
+    return MemN2N(vocab, input_shape[0] - 1, input_shape[1], dim, hops, 0.1 if "rn" in flags else 0.0,
+                  "tied" in flags)

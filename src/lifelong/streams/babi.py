@@ -136,4 +136,5 @@ def babi(
                         Split(_encode(test, vocab, slots, length), targets(test)), classes, TokenIds()))
     params = dict(tasks=list(tasks), seed=seed, scenario=kind.value, examples=examples, test_examples=test_examples,
                   memory=memory, root=root, variant=variant, vocab_size=len(vocab) + 1, answers=len(answers))
-    return Stream("babi", tuple(out), kind, (slots + 1, length), params, vocab=len(vocab) + 1)
+    return Stream("babi", tuple(out), kind, (slots + 1, length), params, vocab=len(vocab) + 1,
+                  answer_tokens=tuple(vocab.get(a, 0) for a in answers))

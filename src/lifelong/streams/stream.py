@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,10 @@ class Stream:
         label_space: the number of classes when declared up front (a user's named classes), so a
             class-incremental head has its final width before every class has appeared; 0: the
             classes the tasks hold.
+        answer_tokens: for token streams whose answers are words (bAbI), each class's token id in the
+            input vocabulary, 0 where the answer never occurs as an input word ("yes", a list such as
+            "apple,football"); what a model needs to tie its answer layer to its word embedding. Empty
+            otherwise.
     """
 
     name: str
@@ -40,6 +45,7 @@ class Stream:
     params: dict[str, Any] = field(default_factory=dict)
     vocab: int = 0
     label_space: int = 0
+    answer_tokens: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -79,8 +85,7 @@ class Stream:
         if sorted(order) != list(range(len(self.tasks))):
             raise StreamError(f"task order {list(order)} is not a permutation of 0..{len(self.tasks) - 1}")
         tasks = tuple(_with_id(self.tasks[j], i) for i, j in enumerate(order))
-        return Stream(self.name, tasks, self.scenario, self.input_shape, {**self.params, "order": list(order)},
-                      self.vocab, self.label_space)
+        return dataclasses.replace(self, tasks=tasks, params={**self.params, "order": list(order)})
 
 
 def _with_id(task: Task, new_id: int) -> Task:
