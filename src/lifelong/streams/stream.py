@@ -68,15 +68,6 @@ class Stream:
         return self.tasks[i]
 
     @property
-    def head_widths(self) -> list[int]:
-        """Output units per head: one per task (TASK), one shared (DOMAIN), all classes (CLASS)."""
-        if self.scenario is Scenario.TASK:
-            return [len(t.classes) for t in self.tasks]
-        if self.scenario is Scenario.DOMAIN:
-            return [len(self.tasks[0].classes)]
-        return [self.n_classes]
-
-    @property
     def n_classes(self) -> int:
         return max(self.label_space, max(max(t.classes) for t in self.tasks) + 1)
 
