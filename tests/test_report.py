@@ -14,6 +14,7 @@ import pytest
 from lifelong.cli import main
 from lifelong.errors import OptionError
 from lifelong.metrics import AccuracyMatrix
+from lifelong.report import plots
 from lifelong.report.html import write_report
 from lifelong.result import Result
 
@@ -35,7 +36,7 @@ def test_report_writes_page_and_figures(store: Path, tmp_path: Path, capsys: pyt
     page = (out / "index.html").read_text()
     assert page.count("random init") == 2 and "finetune on synthetic" in page and "joint on synthetic" in page
     pngs = sorted(out.glob("*.png"))
-    assert len(pngs) == 4  # the comparison, the task-2 curve, one mean heatmap per configuration
+    assert len(pngs) == 5  # the comparison, the task-2 curve, the final bars, one mean heatmap per configuration
     assert all(p.read_bytes()[:8] == PNG and p.stat().st_size > 2000 for p in pngs)
     assert "wrote" in capsys.readouterr().out
 
@@ -52,13 +53,15 @@ ENVIRONMENT = {"lifelong": "0.1.0", "code": "c0ffee0123456789", "git": "abc123de
 
 
 def stored(method: str, seed: int, rows: list[list[float]], *, params: dict[str, Any] | None = None,
-           rows_after: tuple[int, ...] = (0, 1, 2, 3), environment: dict[str, Any] | None = None) -> dict[str, Any]:
+           rows_after: tuple[int, ...] = (0, 1, 2, 3), environment: dict[str, Any] | None = None,
+           sizes: list[int] | None = None) -> dict[str, Any]:
     """A finished run as the store hands it back, with a hand-made matrix of three tasks."""
     config = {"stream": "synthetic", "stream_params": {"scenario": "task", "tasks": 3}, "model": "mlp-8x1",
               "method": method, "method_params": params or {}, "train": {"epochs": 3, "lr": 0.1, "threads": 1},
               "seed": seed, "init": "default", "run_id": f"{method}-{seed:02d}-0123456789"[:16]}
     matrix = AccuracyMatrix(np.array(rows), rows_after, ("t1", "t2", "t3"))
-    return Result(config, matrix, [0.5] * (len(rows) - 1), 2.0 + seed, [], 0, 150.0,
+    parameters = [{"total": n, "trainable": n, "bytes": 4 * n} for n in sizes or []]
+    return Result(config, matrix, [0.5] * (len(rows) - 1), 2.0 + seed, parameters, 0, 150.0,
                   environment or ENVIRONMENT).to_dict()
 
 
@@ -87,7 +90,8 @@ def test_report_from_finished_failed_and_running_runs(results: list[dict[str, An
     index = write_report(results, tmp_path / "r", task=0, others=OTHERS)
     page = index.read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert len(images) == 5  # the comparison, the task-1 curve, a mean heatmap for each of 3 configurations
+    assert len(images) == 6  # the comparison, the task-1 curve, the final bars, a heatmap for each of 3 configurations
+    assert "1-synthetic-task-mlp-8x1-final.png" in images and not any("parameters" in i for i in images)
     assert sorted(images) == sorted(p.name for p in index.parent.glob("*.png"))
     assert all((index.parent / name).read_bytes()[:8] == PNG for name in images)
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing is fetched from the network
@@ -113,6 +117,29 @@ def test_report_refuses_a_task_outside_the_stream(results: list[dict[str, Any]],
         write_report([], tmp_path / "r")
 
 
+def test_final_bars_are_the_last_row_over_seeds(results: list[dict[str, Any]]) -> None:
+    """Finetune's three seeds end at task 1 = 0.54 + 0.01·seed: mean 0.55, sd 0.01, so the 95% t interval
+    is ± t(0.975, 2) · 0.01 / √3 = ± 0.02484; task 3 is 0.93 on every seed; joint's one seed has no interval."""
+    finetune = plots.last_row(results[:3])
+    assert finetune[0].mean == pytest.approx(0.55) and finetune[0].n == 3
+    assert finetune[0].ci95 == pytest.approx((0.55 - 0.024841, 0.55 + 0.024841), abs=1e-6)
+    assert finetune[1].mean == pytest.approx(0.544) and finetune[2].mean == pytest.approx(0.93)
+    joint = plots.last_row(results[5:])
+    assert [s.mean for s in joint] == pytest.approx([0.92, 0.91, 0.93]) and joint[0].ci95 is None
+
+
+def test_parameter_figure_only_where_a_network_grew(tmp_path: Path) -> None:
+    flat = [stored("finetune", 0, forgetting(0, 0.1), sizes=[100, 100, 100, 100])]
+    grown = [*flat, stored("progressive", 0, forgetting(0, 1.0), sizes=[100, 100, 250, 450])]
+    assert plots.parameter_growth([("finetune", flat)], tmp_path / "flat.png") is None
+    assert not (tmp_path / "flat.png").exists()
+    index = write_report(grown, tmp_path / "r")
+    figure = index.parent / "1-synthetic-task-mlp-8x1-parameters.png"
+    assert figure.read_bytes()[:8] == PNG and f'<img src="{figure.name}" alt="parameters after each phase">' in \
+        index.read_text()
+    assert "parameters after each row: 100, 100, 250, 450" in index.read_text()
+
+
 CHECK_IMAGES = ('<img src="missing-on-purpose.png" alt="">'
                 "<script>window.addEventListener('load', () => {"
                 "for (const i of document.images) "
@@ -134,10 +161,10 @@ def test_every_image_loads_in_headless_chromium(results: list[dict[str, Any]], t
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom", check.as_uri()],
         capture_output=True, text=True, timeout=120, check=True).stdout
-    assert 'data-images-checked="6"' in dom  # the script ran, over the report's five figures and the missing one
+    assert 'data-images-checked="7"' in dom  # the script ran, over the report's six figures and the missing one
     marks = dict(re.findall(r'<img src="([^"]+)"[^>]*data-loaded="(true|false)"', dom))
     assert marks.pop("missing-on-purpose.png") == "false"
-    assert len(marks) == 5 and set(marks.values()) == {"true"}, marks
+    assert len(marks) == 6 and set(marks.values()) == {"true"}, marks
 
 
 def test_report_from_a_store_holding_finished_failed_and_running_runs(store: Path, tmp_path: Path,

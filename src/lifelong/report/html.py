@@ -76,9 +76,14 @@ def _section(group_key: str, group: list[dict[str, Any]], task: int, out: Path, 
                       for c in stats["configurations"]]
     figure = plots.comparison(stats, out / f"{slug}-comparison.png")
     curve = plots.task_curves(configurations, task, out / f"{slug}-task{task + 1}.png")
-    parts = [f"<h2>{html.escape(group_key)}</h2>",
-             '<div class="figures">' + _img(figure, "ACC per configuration with 95% intervals and paired tests")
-             + _img(curve, f"accuracy on task {task + 1} after each phase, mean and 95% band") + "</div>",
+    final = plots.final_accuracies(configurations, out / f"{slug}-final.png")
+    growth = plots.parameter_growth(configurations, out / f"{slug}-parameters.png")
+    figures = [_img(figure, "ACC per configuration with 95% intervals and paired tests"),
+               _img(curve, f"accuracy on task {task + 1} after each phase, mean and 95% band"),
+               _img(final, "accuracy on every task after all tasks, mean and 95% interval")]
+    if growth is not None:
+        figures.append(_img(growth, "parameters after each phase"))
+    parts = [f"<h2>{html.escape(group_key)}</h2>", '<div class="figures">' + "".join(figures) + "</div>",
              f"<pre>{html.escape(statistics_table(stats))}</pre>",
              "<h3>Settings</h3>", _settings_table(stats, by_key)]
     for k, (label, runs) in enumerate(configurations):

@@ -15,8 +15,9 @@ import numpy as np
 
 from lifelong.errors import LifelongError
 from lifelong.report.tables import p_value
-from lifelong.stats import describe
+from lifelong.stats import Summary, describe
 
+LINES = ("-", "--", ":", "-.")
 Runs = Sequence[dict[str, Any]]  # the finished runs (Result.to_dict()) of one configuration, one per seed
 
 
@@ -90,6 +91,66 @@ def task_curves(configurations: Sequence[tuple[str, Runs]], task: int, path: Pat
     ax.set_xlabel("after training task (0 = random init)")
     ax.set_ylabel(f"accuracy on task {task + 1} (%)")
     ax.set_title(f"task {task + 1}: mean over seeds, 95% t band", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
+    return _save(plt, fig, path)
+
+
+def last_row(runs: Runs) -> list[Summary]:
+    """Per task, the accuracy after all tasks (the last row of R) over the configuration's seeds."""
+    tasks = len(runs[0]["matrix"][-1])
+    return [describe(r["matrix"][-1][j] for r in runs) for j in range(tasks)]
+
+
+def final_accuracies(configurations: Sequence[tuple[str, Runs]], path: Path) -> Path:
+    """Accuracy on every task after all tasks: per task one bar a configuration, the mean over seeds
+    with its 95% t interval (the lecture's bar chart of joint training beside sequential training).
+
+    Where the task curve follows one task through the phases, these bars show what is left of every
+    task at the end: a sequential run's bars fall away from the last task, a joint run's do not.
+    """
+    plt = _pyplot()
+    first = configurations[0][1][0]
+    names = first.get("task_names") or [str(j + 1) for j in range(len(first["matrix"][-1]))]
+    width = 0.8 / len(configurations)
+    fig, ax = plt.subplots(figsize=(2.5 + len(names) * (0.25 + 0.12 * len(configurations)), 3.5))
+    for k, (label, runs) in enumerate(configurations):
+        bars = last_row(runs)
+        xs = np.arange(len(names)) - 0.4 + width * (k + 0.5)
+        means = [100 * s.mean if s.mean is not None else np.nan for s in bars]
+        errors = np.array([[100 * (s.mean - s.ci95[0]), 100 * (s.ci95[1] - s.mean)] if s.ci95 and s.mean is not None
+                           else [0.0, 0.0] for s in bars]).T if any(s.ci95 for s in bars) else None
+        ax.bar(xs, means, width, yerr=errors, capsize=2, color=f"C{k % 10}", error_kw={"lw": 0.8},
+               label=f"{label} (n={len(runs)}), ACC {np.nanmean(means):.1f}")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("accuracy after all tasks (%)")
+    ax.set_title("every task after the last phase: mean over seeds, 95% t interval", fontsize=9)
+    ax.grid(axis="y", lw=0.4, alpha=0.5)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
+    return _save(plt, fig, path)
+
+
+def parameter_growth(configurations: Sequence[tuple[str, Runs]], path: Path) -> Path | None:
+    """Parameters of the network after each phase, per configuration (the price of additional neural
+    resources: a progressive network's columns against PackNet's one network); None, and no figure,
+    when no configuration's network changed size, since a flat line there says nothing."""
+    counts = [(label, runs[0]["rows_after"], [p["total"] for p in runs[0].get("parameters") or []])
+              for label, runs in configurations]
+    if len({n for _, _, totals in counts for n in totals}) < 2:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    for k, (label, xs, totals) in enumerate(counts):
+        if totals:
+            ax.plot(xs, totals, color=f"C{k % 10}", ls=LINES[k % len(LINES)], marker="o", markersize=3,
+                    label=f"{label}: {totals[-1]:,}")  # styles differ: equal sizes draw on top of each other
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
+    ax.set_xticks(sorted({x for _, xs, _ in counts for x in xs}))
+    ax.set_xlabel("after training task (0 = random init)")
+    ax.set_ylabel("parameters")
+    ax.set_title("network size after each phase (the first seed's run)", fontsize=9)
+    ax.grid(axis="y", lw=0.4, alpha=0.5)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
     return _save(plt, fig, path)
 
