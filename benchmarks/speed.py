@@ -13,7 +13,9 @@ Columns:
     train s     seconds in the training steps and consolidation (``after_task``), evaluation excluded
     x minimal   train s over the minimal loop's, same round
     x finetune  train s over lifelong finetune's, same round
-    eval s      seconds evaluating (6 rows of R over 5 test sets of 10,000), and its share of the run
+    eval s      seconds evaluating (6 rows of R over 5 test sets of 10,000), and its share of the run; the
+                line under the table gives the share the arithmetic alone sets (forward passes over the
+                test sets against forward and backward passes over the training sets), the same for bAbI
     peak MB     peak resident memory of the child, and its ratio to the minimal loop's
     ceiling     the share of the 1-thread matrix-product peak reached: 6·P FLOPs per training example
                 (forward 2P, backward 4P) at the FLOP/s of a 2048x2048 fp32 product on the same threads,
@@ -43,6 +45,7 @@ from _harness import machine_line
 from memory_cost import TrainingFlops, matmul_peak
 
 TASKS, EPOCHS, BATCH, LR, MOMENTUM = 5, 1, 128, 0.01, 0.9
+TEST = 10_000  # test examples a task: MNIST's whole test split, permuted
 WIDTHS = (784, 400, 400, 10)
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {  # row -> (method, hyperparameters beyond its defaults)
     "finetune": ("finetune", {}),
@@ -202,8 +205,21 @@ def babi_child(threads: int) -> dict[str, Any]:
     import lifelong
 
     result = lifelong.run("babi", "finetune", seed=0, epochs=1, threads=threads)
+    params = result.config["stream_params"]
+    rows, tasks = result.matrix.values.shape
     return {"train": sum(result.seconds), "eval": result.total_seconds - sum(result.seconds),
-            "acc": 100 * result.metrics["acc"]}
+            "acc": 100 * result.metrics["acc"], "rows": rows, "tasks": tasks, "test": params["test_examples"],
+            "trained": tasks * params["examples"]}
+
+
+def arithmetic_share(rows: int, tasks: int, test: int, trained: int) -> float:
+    """Evaluation's share of a run were its forward passes as fast per FLOP as the training steps: a test
+    example costs one forward pass (2P FLOPs), a training example a forward and a backward pass (6P).
+
+    Evaluation in large batches beats training's FLOP rate, so a measured share can fall below this, but
+    not by a factor: a target far under it needs fewer rows of R or fewer test examples, not speed."""
+    evaluated = rows * tasks * test
+    return evaluated / (evaluated + 3 * trained)
 
 
 def spawn(args: list[str]) -> dict[str, Any]:
@@ -295,11 +311,18 @@ def main() -> None:
         print(f"\nlifelong finetune / minimal loop (training time): {ratio(ft, 'minimal'):.3f} (target <= 1.05); "
               f"ceiling = 6 x {parameters():,} FLOPs x {measured['minimal'][0]['examples']:,} examples at the "
               f"round's peak: {', '.join(f'{c:.2f} s ({work / c / 1e9:.0f} GFLOP/s)' for c in ceiling)}")
+        examples = measured["minimal"][0]["examples"]
+        print(f"evaluation's arithmetic: {100 * arithmetic_share(TASKS + 1, TASKS, TEST, TASKS * examples):.1f}% "
+              f"of the run at training's FLOP rate ({TASKS + 1} rows x {TASKS} tasks x {TEST:,} test examples, "
+              f"forward only, against {TASKS} x {examples:,} training examples, forward and backward; target <= 10%)")
     if args.babi:
         b = spawn(["--child", "babi", "--threads", str(args.threads)])
         print(f"bAbI, 20 tasks x 1 epoch (memn2n, suited settings): train {b['train']:.1f} s, "
               f"evaluation {b['eval']:.1f} s "
-              f"= {100 * b['eval'] / (b['train'] + b['eval']):.1f}% of the run (target <= 10%)")
+              f"= {100 * b['eval'] / (b['train'] + b['eval']):.1f}% of the run (target <= 10%); its arithmetic at "
+              f"training's FLOP rate: {100 * arithmetic_share(b['rows'], b['tasks'], b['test'], b['trained']):.1f}% "
+              f"({b['rows']} rows x {b['tasks']} tasks x {b['test']:,} test questions against {b['trained']:,} "
+              "training questions)")
     print(f"# after: {machine_line(args.threads)}")
 
 
