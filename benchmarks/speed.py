@@ -28,6 +28,7 @@ Columns:
 
     python benchmarks/speed.py [--repeats 3] [--threads 1] [--methods finetune,ewc,si,agem,gem] [--quick]
     python benchmarks/speed.py --babi     # also: a one-epoch run over the 20 bAbI tasks, evaluation's share
+    bash benchmarks/avalanche_env.sh /tmp/av && /tmp/av/bin/python benchmarks/speed.py --babi   # with Avalanche
 """
 
 from __future__ import annotations
@@ -139,8 +140,8 @@ def ours(method: str, seed: int, threads: int, examples: int | None, flops: bool
 
 
 def avalanche(method: str, seed: int, threads: int, examples: int | None) -> dict[str, Any]:
-    """The same protocol in Avalanche (its strategies' own training loop, our data and network). Written
-    against Avalanche 0.6's API and not run on the machine that wrote it (Avalanche needs torchvision)."""
+    """The same protocol in Avalanche 0.6 (its strategies' own training loop, our data and network), run from
+    the throwaway environment of ``benchmarks/avalanche_env.sh``."""
     import torch
     from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets  # type: ignore
     from avalanche.benchmarks.utils import as_classification_dataset  # type: ignore[import-not-found]
@@ -232,7 +233,8 @@ def avalanche_missing() -> str | None:
     try:
         import avalanche  # type: ignore[import-not-found]  # noqa: F401
     except ImportError as err:
-        return f"Avalanche not installed ({err}); `pip install avalanche-lib` brings torchvision, not installed here"
+        return (f"Avalanche not installed ({err}); it needs torchvision, so it lives in an environment of its own: "
+                "bash benchmarks/avalanche_env.sh DIR, then run this script with DIR/bin/python")
     return None
 
 
