@@ -270,6 +270,7 @@ def main() -> None:
           f"SGD {LR} momentum {MOMENTUM} kept across tasks, {examples or 60000} examples a task, device cpu")
     print(f"# before: {machine_line(args.threads)}")
     measured: dict[str, list[dict[str, Any]]] = {row: [] for row in rows}
+    width = max(map(len, rows)) + 2
     peaks: list[float] = []  # the matrix-product peak, measured in every round (it drifts with the machine)
     for r in range(repeats):
         peaks.append(matmul_peak(args.threads))
@@ -277,8 +278,8 @@ def main() -> None:
             flags = ["--child", row, "--seed", str(r), "--threads", str(args.threads)]
             measured[row].append(spawn(flags + (["--examples", str(examples)] if examples else [])))
             m = measured[row][-1]
-            print(f"  round {r} {row:<20} train {m['train']:7.2f} s  eval {m['eval']:6.2f} s  peak {m['peak']:6.0f} MB",
-                  flush=True)
+            print(f"  round {r} {row:<{width}} train {m['train']:7.2f} s  eval {m['eval']:6.2f} s  "
+                  f"peak {m['peak']:6.0f} MB", flush=True)
     arithmetic = {row: spawn(["--child", row, "--flops", "--threads", str(args.threads)])["flops"]
                   for row in rows if row.startswith("lifelong:")}
     work = 6 * parameters() * measured["minimal"][0]["examples"]
@@ -290,7 +291,7 @@ def main() -> None:
     def median(row: str, key: str) -> float:
         return statistics.median(m[key] for m in measured[row])
 
-    print(f"\n{'row':<20}{'train s':>9}{'x minimal':>10}{'x finetune':>11}{'target':>8}{'eval s':>8}{'eval %':>7}"
+    print(f"\n{'row':<{width}}{'train s':>9}{'x minimal':>10}{'x finetune':>11}{'target':>8}{'eval s':>8}{'eval %':>7}"
           f"{'peak MB':>9}{'x min':>7}{'ceiling':>9}{'ACC':>7}{'flops x':>9}")
     base = arithmetic.get("lifelong:finetune", 1.0)
     for row in rows:
@@ -302,12 +303,20 @@ def main() -> None:
         share = 100 * evaluation / (train + evaluation) if evaluation else float("nan")
         reached = statistics.median(c / m["train"] for c, m in zip(ceiling, measured[row], strict=True))
         reach = f"{100 * reached:8.0f}%" if row in ("minimal", "lifelong:finetune") else f"{'':>9}"
-        print(f"{row:<20}{train:9.2f}{ratio(row, 'minimal'):10.2f}"
+        print(f"{row:<{width}}{train:9.2f}{ratio(row, 'minimal'):10.2f}"
               f"{'' if versus_ft is None else f'{versus_ft:.2f}':>11}{'' if target is None else f'<= {target}':>8}"
               f"{evaluation:8.2f}{share:7.1f}{median(row, 'peak'):9.0f}{ratio(row, 'minimal', 'peak'):7.2f}{reach}"
               f"{median(row, 'acc'):7.2f}{'' if row not in arithmetic else f'{arithmetic[row] / base:.2f}':>9}")
     if missing is not None:
         print(f"avalanche rows skipped: {missing}")
+    else:
+        def versus(m: str) -> str:  # Avalanche's EWC takes its Fisher over every example, as ewc-every-example
+            exact = "lifelong:ewc-every-example"
+            same_work = f" (against the same Fisher, {exact}: {ratio('avalanche:ewc', exact):.2f})" \
+                if m == "ewc" and exact in measured else ""
+            return f"{m} {ratio(f'avalanche:{m}', f'lifelong:{m}'):.2f}{same_work}"
+        shared = [m for m in methods if f"avalanche:{m}" in measured and f"lifelong:{m}" in measured]
+        print("Avalanche / lifelong, training time, same round (target >= 3): " + ", ".join(map(versus, shared)))
     ft = "lifelong:finetune"
     if ft in measured:
         print(f"\nlifelong finetune / minimal loop (training time): {ratio(ft, 'minimal'):.3f} (target <= 1.05); "
