@@ -57,10 +57,16 @@ def test_the_study_matches_plain_runs_and_is_stored(tmp_path: Path, capsys: pyte
     db.close()
 
 
-def test_the_issue_command_on_split_mnist(tmp_path: Path, fake_mnist: Path) -> None:
+def test_the_issue_command_on_split_mnist(tmp_path: Path, fake_mnist: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out.json"
     assert main(["order", "--stream", "split-mnist", "--scenario", "task", "--orders", "4", "--epochs", "1",
                  "--quiet", "--json", str(out)]) == 0
     found = json.loads(out.read_text())
     assert len(found["orders"]) == 5 and np.asarray(found["transfer"]).shape == (5, 5)
     assert all(o["acc"] is not None for o in found["orders"])
+    printed = capsys.readouterr().out.splitlines()
+    header = printed.index(next(line for line in printed if line.startswith("transfer T"))) + 1
+    assert printed[header].endswith(" digits 6,7 digits 8,9")  # whole names, not "digits " five times
+    last = printed[header + 5].rsplit(maxsplit=5)
+    assert last[0] == "digits 8,9" and float(last[5]) == pytest.approx(100 * found["transfer"][4][4], abs=0.05)

@@ -441,9 +441,11 @@ def _order(args: argparse.Namespace, stream_name: str, stream_params: dict[str, 
             lines.append(f"{metric.upper()}: mean {100 * s['mean']:.1f}, range {100 * s['min']:.1f} .. "
                          f"{100 * s['max']:.1f} (best {s['best']}, worst {s['worst']})")
     lines.append("transfer T[i, j] (% correct on task j after training on task i alone):")
-    lines.append(f"{'':<{width}}" + "".join(f"{n[:7]:>8}" for n in names))
+    column = max(8, *(len(n) + 1 for n in names))  # whole task names: "digits 0,1" and "qa5" alike
+    first = max(width, column)
+    lines.append(f"{'':<{first}}" + "".join(f"{n:>{column}}" for n in names))
     for name, row in zip(names, found["transfer"], strict=True):
-        lines.append(f"{name[:width - 1]:<{width}}" + "".join(_percent(v) for v in row))
+        lines.append(f"{name:<{first}}" + "".join(f"{_percent(v).strip():>{column}}" for v in row))
     proposed = found["proposed_result"]
     lines.append(f"proposed curriculum {found['proposed']} ({found['rule']}): ACC {100 * proposed['acc']:.1f}, "
                  f"rank {found['proposed_rank']} of {found['random_orders'] + 1} by ACC (it and the "
