@@ -133,7 +133,7 @@ def final_accuracies(configurations: Sequence[tuple[str, Runs]], path: Path) -> 
 def parameter_growth(configurations: Sequence[tuple[str, Runs]], path: Path) -> Path | None:
     """Parameters of the network after each phase, per configuration (the price of additional neural
     resources: a progressive network's columns against PackNet's one network); None, and no figure,
-    when no configuration's network changed size, since a flat line there says nothing."""
+    when every network of the group has one and the same size throughout: flat lines say nothing."""
     counts = [(label, runs[0]["rows_after"], [p["total"] for p in runs[0].get("parameters") or []])
               for label, runs in configurations]
     if len({n for _, _, totals in counts for n in totals}) < 2:
