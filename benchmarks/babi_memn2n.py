@@ -105,6 +105,13 @@ def answer_layer(model: str, kind: str) -> str:
     return f"{untied}-tied" if kind == "tied" else untied
 
 
+def with_empty_slots(model: str) -> str:
+    """``model`` with the ``-empty`` flag among its sorted flags (memn2n-3x20-rn-tied -> memn2n-3x20-empty-rn-tied)."""
+    name, *flags = model.split("-")
+    size = flags.pop(0) if flags and "x" in flags[0] else "3x20"
+    return "-".join([name, size, *sorted({"empty", *flags})])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--restarts", type=int, default=10)
@@ -116,6 +123,8 @@ def main() -> None:
     parser.add_argument("--recipe", choices=("paper", "adam"), default="paper")
     parser.add_argument("--answer-layer", choices=("preset", "tied", "linear"), default="preset",
                         help="the presets' answer layer, or tied to C^K (-tied), or the scenario's linear head")
+    parser.add_argument("--empty-slots", action="store_true",
+                        help="empty memory slots weigh in the softmax with logit 0, as in the authors' code (-empty)")
     parser.add_argument("--data-seed", type=int, default=0, help="seeds the story generator and the split")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="3 tasks, 2 restarts, 3+3 epochs: wiring only")
@@ -133,6 +142,8 @@ def main() -> None:
                  "joint": (joint.model, dataclasses.replace(joint.train, threads=args.threads, **quick))}
     if args.answer_layer != "preset":
         plans = {k: (answer_layer(model, args.answer_layer), tc) for k, (model, tc) in plans.items()}
+    if args.empty_slots:
+        plans = {k: (with_empty_slots(model), tc) for k, (model, tc) in plans.items()}
     if args.quick:
         tasks = tasks[:3]
     print(f"# MemN2N, bAbI generated 1k (900 train / 100 validation / 1000 test per task), recipe {args.recipe}, "

@@ -78,9 +78,11 @@ def test_memn2n_ignores_padding_and_uses_order() -> None:
 
 
 def _memn2n_word_by_word(model: MemN2N, x: torch.Tensor, linear: bool = False,
-                         times: torch.Tensor | None = None) -> torch.Tensor:
+                         times: torch.Tensor | None = None, empty: bool = False) -> torch.Tensor:
     """The paper's equations looked up word by word (Sec. 2.1, 2.2, 4.1): the reference of the fast forward.
-    ``linear``: LS's p_i = u^T m_i (no softmax); ``times``: each slot's temporal row (RN), else slot i's own."""
+    ``linear``: LS's p_i = u^T m_i (no softmax); ``times``: each slot's temporal row (RN), else slot i's own;
+    ``empty``: the authors' memory, every slot in the softmax, an empty one holding m_i = c_i = 0 (nil words, no
+    time word)."""
     story, question = x[:, :-1].long(), x[:, -1].long()
     present = (story != 0).any(-1)
     enc = model.get_buffer("encoding")
@@ -93,6 +95,8 @@ def _memn2n_word_by_word(model: MemN2N, x: torch.Tensor, linear: bool = False,
         scores = (m @ u.unsqueeze(2)).squeeze(2)
         if linear:
             p = scores * present
+        elif empty:
+            p = torch.softmax(scores * present, 1) * present  # an empty slot's score u . 0 = 0; its c_i = 0
         else:
             p = torch.softmax(scores.masked_fill(~present, float("-inf")), 1).nan_to_num(0.0)
         u = u + (p.unsqueeze(2) * c).sum(1)
@@ -118,6 +122,21 @@ def test_linear_start_drops_the_softmax_over_memories() -> None:
     assert not torch.allclose(model(x), softmax, atol=1e-3)
     model.linear_start = False
     assert torch.allclose(model(x), _memn2n_word_by_word(model, x), atol=1e-6)
+
+
+def test_empty_slots_weigh_in_the_softmax_as_in_the_authors_code() -> None:
+    """``-empty`` (MemN2N-babi-matlab: the memory holds config.sz slots, the unfilled ones nil words with
+    embedding 0): each of the M - n empty slots enters the softmax with score 0 and adds nothing to o. The fast
+    forward, which cuts the batch to its longest story, equals that M-slot softmax; without the flag the
+    empty slots get no weight at all, a different output."""
+    torch.manual_seed(0)
+    model = MemN2N(vocab=30, memory=8, sentence_length=5, dim=6, hops=3, empty_slots=True)
+    x = _stories(16, 8, 5, 30)
+    x[0, :8] = torch.randint(1, 30, (8, 5))  # one full memory: no empty slot, the masked softmax's answer
+    assert torch.allclose(model(x), _memn2n_word_by_word(model, x, empty=True), atol=1e-6)
+    masked = _memn2n_word_by_word(model, x)
+    assert torch.allclose(model(x)[0], masked[0], atol=1e-6)
+    assert not torch.allclose(model(x)[1:], masked[1:], atol=1e-3)
 
 
 def test_random_noise_draws_sorted_time_indices_with_up_to_ten_percent_blanks() -> None:
@@ -157,6 +176,8 @@ def test_memn2n_size_names_random_noise() -> None:
         build_backbone("memn2n-3x20-xy", (51, 7), vocab=30)
     assert build_backbone("memn2n-3x20-rn-tied", (51, 7), vocab=30).tied_answers
     assert not build_backbone("memn2n-3x20-rn", (51, 7), vocab=30).tied_answers
+    assert build_backbone("memn2n-3x20-empty-rn-tied", (51, 7), vocab=30).empty_slots
+    assert not build_backbone("memn2n-3x20-rn-tied", (51, 7), vocab=30).empty_slots
     with pytest.raises(ValueError, match="bad memn2n size 'tied-rn'"):
         build_backbone("memn2n-tied-rn", (51, 7), vocab=30)
 

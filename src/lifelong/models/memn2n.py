@@ -15,9 +15,14 @@ empty memories inserted (the authors' ``randomize_time = 0.1``). Linear start (L
 for ``TrainConfig.linear_start_epochs``. The adjacent scheme's last tie, the answer layer to the last
 output embedding (W^T = C^K), is the ``-tied`` suffix (``memn2n-3x20-rn-tied``): the scenario's head then
 reads its rows from C^K (``heads.TiedAnswers``), which needs a stream whose answers are words. Without it
-the head is the scenario's own linear layer, as for every other backbone. Not here: layer-wise tying
-(LW). The paper's training recipe (SGD, annealing, clipping, LS, best of 10) is
-``configs/memn2n-paper.toml`` and benchmarks/babi_memn2n.py.
+the head is the scenario's own linear layer, as for every other backbone. ``-empty``
+(``memn2n-3x20-empty-rn-tied``) lets the empty memory slots weigh in the softmax as the authors' code does
+(MemN2N-babi-matlab: the memory is config.sz = min(50, longest story) slots, the unfilled ones nil words
+of embedding 0, so each enters with score u . 0 = 0 and adds nothing to o): the paper's equations do not say,
+and without the flag an empty slot gets no weight at all. The M of a model is its stream's memory rows
+(the longest story of the stream's tasks, at most 50), as the authors' sz. Not here: layer-wise tying (LW).
+The paper's training recipe (SGD, annealing, clipping, LS, best of 10) is ``configs/memn2n-paper.toml`` and
+benchmarks/babi_memn2n.py.
 """
 
 from __future__ import annotations
@@ -45,13 +50,15 @@ class MemN2N(nn.Module):
 
     ``time_noise`` is RN's fraction of empty memories (0: none); ``linear_start`` drops the softmax
     over memories (p_i = u^T m_i), the linear model LS starts from; ``tied_answers`` asks the learner for
-    an answer layer tied to :meth:`answer_embedding` (W^T = C^K).
+    an answer layer tied to :meth:`answer_embedding` (W^T = C^K); ``empty_slots`` puts all ``memory`` slots
+    in the softmax, the empty ones with score 0 (the authors' code), where otherwise they get no weight.
     """
 
     def __init__(self, vocab: int, memory: int, sentence_length: int, dim: int = 20, hops: int = 3,
-                 time_noise: float = 0.0, tied_answers: bool = False) -> None:
+                 time_noise: float = 0.0, tied_answers: bool = False, empty_slots: bool = False) -> None:
         super().__init__()
         self.time_noise, self.linear_start, self.tied_answers = time_noise, False, tied_answers
+        self.empty_slots = empty_slots
         if vocab < 2:
             raise ValueError("memn2n needs a token vocabulary (a stream of token ids, e.g. babi)")
         self.hops, self.out_features = hops, dim
@@ -86,6 +93,9 @@ class MemN2N(nn.Module):
             scores = torch.einsum("nmd,nd->nm", memory[k], u)
             if self.linear_start:
                 p = scores.masked_fill(~present, 0.0)
+            elif self.empty_slots:  # every one of the M slots in the softmax, an empty one with logit 0
+                blanks = (len(self.temporal[0]) - present.sum(1, keepdim=True)).log()  # log(M - n): their sum
+                p = torch.softmax(torch.cat([scores.masked_fill(~present, float("-inf")), blanks], 1), 1)[:, :-1]
             else:
                 p = torch.softmax(scores.masked_fill(~present, float("-inf")), dim=1).nan_to_num(0.0)  # empty: none
             u = u + torch.einsum("nm,nmd->nd", p, memory[k + 1])
@@ -136,17 +146,19 @@ class MemN2N(nn.Module):
 
 @MODELS.register("memn2n", family="backbone",
                  summary="end-to-end memory network for token stories: memn2n-3x20, memn2n-3x20-rn (random noise), "
-                         "memn2n-3x20-rn-tied (answer layer tied to the last output embedding)")
+                         "memn2n-3x20-rn-tied (answer layer tied to the last output embedding), "
+                         "memn2n-3x20-empty-rn-tied (empty slots weigh in the softmax, as the authors' code)")
 def memn2n(size: str, input_shape: tuple[int, ...], vocab: int = 0) -> MemN2N:
     hops, dim = 3, 20
     parts = size.split("-") if size else []
     if parts and re.fullmatch(r"\d+x\d+", parts[0]):
         hops, dim = (int(v) for v in parts.pop(0).split("x"))
     flags = set(parts)
-    if len(flags) != len(parts) or not flags <= {"rn", "tied"} or parts != sorted(parts):
-        raise ValueError(f"bad memn2n size {size!r}: use HOPSxDIM, e.g. 3x20, then -rn for random noise and "
-                         f"-tied for the tied answer layer (memn2n-3x20-rn-tied)")
+    if len(flags) != len(parts) or not flags <= {"empty", "rn", "tied"} or parts != sorted(parts):
+        raise ValueError(f"bad memn2n size {size!r}: use HOPSxDIM, e.g. 3x20, then in this order -empty for empty "
+                         f"slots in the softmax, -rn for random noise and -tied for the tied answer layer "
+                         f"(memn2n-3x20-empty-rn-tied)")
     if len(input_shape) != 2:
         raise ValueError(f"memn2n expects inputs of shape (memory + 1, sentence length), got {input_shape}")
     return MemN2N(vocab, input_shape[0] - 1, input_shape[1], dim, hops, 0.1 if "rn" in flags else 0.0,
-                  "tied" in flags)
+                  "tied" in flags, "empty" in flags)
