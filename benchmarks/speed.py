@@ -323,9 +323,9 @@ def main() -> None:
               f"ceiling = 6 x {parameters():,} FLOPs x {measured['minimal'][0]['examples']:,} examples at the "
               f"round's peak: {', '.join(f'{c:.2f} s ({work / c / 1e9:.0f} GFLOP/s)' for c in ceiling)}")
         examples = measured["minimal"][0]["examples"]
-        print(f"evaluation's arithmetic: {100 * arithmetic_share(TASKS + 1, TASKS, TEST, TASKS * examples):.1f}% "
+        print(f"evaluation's arithmetic: {100 * arithmetic_share(TASKS + 1, TASKS, TEST, examples):.1f}% "
               f"of the run at training's FLOP rate ({TASKS + 1} rows x {TASKS} tasks x {TEST:,} test examples, "
-              f"forward only, against {TASKS} x {examples:,} training examples, forward and backward; target <= 10%)")
+              f"forward only, against {examples:,} training examples, forward and backward; target <= 10%)")
     if args.babi:
         b = spawn(["--child", "babi", "--threads", str(args.threads)])
         print(f"bAbI, 20 tasks x 1 epoch (memn2n, suited settings): train {b['train']:.1f} s, "
