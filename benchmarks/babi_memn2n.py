@@ -100,18 +100,11 @@ def close_to(tasks: list[int], ours: list[float], paper: list[float], points: fl
     return [t for t, e, p in zip(tasks, ours, paper, strict=True) if e <= p + points]
 
 
-def answer_layer(model: str, kind: str) -> str:
-    """``model`` with its answer layer tied to the last output embedding (``-tied``) or linear (no suffix)."""
-    untied = model.removesuffix("-tied")
-    return f"{untied}-tied" if kind == "tied" else untied
-
-
-def empty_slots(model: str, kind: str) -> str:
-    """``model`` with (``softmax``) or without (``masked``) the ``-empty`` flag, its flags kept in their order."""
+def with_flag(model: str, flag: str, on: bool) -> str:
+    """``model`` with or without one of memn2n's flags (``tied``, ``empty``), its flags kept in their order."""
     name, *flags = model.split("-")
     size = flags.pop(0) if flags and "x" in flags[0] else "3x20"
-    chosen = {*flags, "empty"} if kind == "softmax" else set(flags) - {"empty"}
-    return "-".join([name, size, *sorted(chosen)])
+    return "-".join([name, size, *sorted({*flags, flag} if on else set(flags) - {flag})])
 
 
 def main() -> None:
@@ -144,9 +137,9 @@ def main() -> None:
         plans = {"per task": (per_task.model, dataclasses.replace(per_task.train, threads=args.threads, **quick)),
                  "joint": (joint.model, dataclasses.replace(joint.train, threads=args.threads, **quick))}
     if args.answer_layer != "preset":
-        plans = {k: (answer_layer(model, args.answer_layer), tc) for k, (model, tc) in plans.items()}
+        plans = {k: (with_flag(model, "tied", args.answer_layer == "tied"), tc) for k, (model, tc) in plans.items()}
     if args.empty_slots != "preset":
-        plans = {k: (empty_slots(model, args.empty_slots), tc) for k, (model, tc) in plans.items()}
+        plans = {k: (with_flag(model, "empty", args.empty_slots == "softmax"), tc) for k, (model, tc) in plans.items()}
     if args.quick:
         tasks = tasks[:3]
     print(f"# MemN2N, bAbI generated 1k (900 train / 100 validation / 1000 test per task), recipe {args.recipe}, "

@@ -89,12 +89,13 @@ class MemN2N(nn.Module):
             memory = [self.encode(k, story) + self.temporal[k][index] for k in range(self.hops + 1)]
         else:
             memory = [self.encode(k, story) + self.temporal[k][:slots] for k in range(self.hops + 1)]
+        # log(M - n): the summed weight of a story's M - n empty slots, each at score 0 (-empty)
+        blanks = (len(self.temporal[0]) - present.sum(1, keepdim=True)).log() if self.empty_slots else None
         for k in range(self.hops):
             scores = torch.einsum("nmd,nd->nm", memory[k], u)
             if self.linear_start:
                 p = scores.masked_fill(~present, 0.0)
-            elif self.empty_slots:  # every one of the M slots in the softmax, an empty one with logit 0
-                blanks = (len(self.temporal[0]) - present.sum(1, keepdim=True)).log()  # log(M - n): their sum
+            elif blanks is not None:  # every one of the M slots in the softmax, an empty one with logit 0
                 p = torch.softmax(torch.cat([scores.masked_fill(~present, float("-inf")), blanks], 1), 1)[:, :-1]
             else:
                 p = torch.softmax(scores.masked_fill(~present, float("-inf")), dim=1).nan_to_num(0.0)  # empty: none
